@@ -1,0 +1,278 @@
+"""The one context hook and the quoting filters of cn-template.
+
+`derive(answers)` is a pure function (no subprocess, no network) that turns the answers into every
+computed value templates read: slug, image name, ports, env var names, the service list and the
+service spec that all orchestrators render. `ContextUpdater` calls it on every render; the filters
+make free text safe in YAML, JSON, TOML, HCL, XML, Dockerfiles and shell.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shlex
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2.ext import Extension
+
+
+def _load_catalog():
+    name = "cn_template_catalog"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("catalog.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+catalog = _load_catalog()
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+MAX_NAME_LENGTH = 100
+
+
+# --- validation (used by copier.yml validators; returns "" when the value is fine) ---------------
+
+
+def name_error(value: Any) -> str:
+    text = str(value)
+    if not text.strip():
+        return "project_name must not be empty"
+    if len(text) > MAX_NAME_LENGTH:
+        return f"project_name must be at most {MAX_NAME_LENGTH} characters"
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        return "project_name must be a single line without control characters"
+    if not dns_label(text):
+        return "project_name must contain at least one letter or digit (it seeds project_slug)"
+    return ""
+
+
+def slug_error(value: Any) -> str:
+    text = str(value)
+    if not DNS_LABEL.match(text):
+        return (
+            f"project_slug {text!r} is not a DNS-1123 label: use 1-63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (e.g. 'my-app')"
+        )
+    return ""
+
+
+def port_error(value: Any) -> str:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        return "app_port must be a number"
+    if not 1024 <= port <= 65535:
+        return "app_port must be between 1024 and 65535 (the app runs as a non-root user)"
+    return ""
+
+
+def registry_error(value: Any) -> str:
+    text = str(value)
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*", text):
+        return f"image_registry {text!r} is not a valid registry/namespace (e.g. 'ghcr.io/acme')"
+    return ""
+
+
+def unavailable_error(kind: str, value: Any) -> str:
+    """The reason a choice cannot be rendered yet, or "" when it can."""
+    table = {
+        "runtime": catalog.RUNTIMES,
+        "data_services": catalog.DATA_SERVICES,
+        "orchestrator": catalog.ORCHESTRATORS,
+        "cloud": catalog.CLOUDS,
+    }[kind]
+    entry = table.get(str(value))
+    if entry is None:
+        return f"unknown {kind} {value!r}"
+    if entry.get("available"):
+        return ""
+    return "not available yet: " + entry["unavailable_reason"]
+
+
+# --- quoting filters ------------------------------------------------------------------------------
+
+
+def _escape_nonprintable(text: str) -> str:
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category.startswith("C") and ch not in "\n\t":
+            code = ord(ch)
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def json_str(value: Any) -> str:
+    """A JSON string literal; also a valid Python, Go, Java and JavaScript string literal."""
+    return (
+        json.dumps(str(value), ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def yaml_str(value: Any) -> str:
+    """A YAML double-quoted scalar that round-trips the exact text (newlines, '#', ':', quotes, unicode)."""
+    encoded = json.dumps(str(value), ensure_ascii=False)
+    return "".join(
+        ch if not unicodedata.category(ch).startswith(("C", "Z")) or ch == " " else f"\\u{ord(ch):04x}"
+        for ch in encoded
+    )
+
+
+def toml_str(value: Any) -> str:
+    """A TOML basic string."""
+    return yaml_str(value).replace("\x7f", "\\u007f")
+
+
+def hcl_str(value: Any) -> str:
+    """An HCL quoted string: JSON escapes plus `$${` and `%%{` so text never becomes a template."""
+    return yaml_str(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def xml_text(value: Any) -> str:
+    """Text safe inside an XML element or attribute."""
+    text = str(value)
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&apos;")):
+        text = text.replace(raw, escaped)
+    return "".join(ch if ch in "\n\t" or not unicodedata.category(ch).startswith("C") else " " for ch in text)
+
+
+def sh_quote(value: Any) -> str:
+    """A single shell word."""
+    return shlex.quote(str(value))
+
+
+def one_line(value: Any) -> str:
+    """Collapse whitespace (newlines included) to single spaces: for comments, labels and titles."""
+    return " ".join(str(value).split())
+
+
+def dockerfile_str(value: Any) -> str:
+    """A double-quoted Dockerfile LABEL/ENV value on one line; `$` never expands."""
+    text = one_line(value).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{text}"'
+
+
+def dns_label(value: Any) -> str:
+    """Lowercase DNS-1123 label (max 63) derived from free text: 'My App!' -> 'my-app'."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return text[:63].rstrip("-")
+
+
+FILTERS = {
+    "json_str": json_str,
+    "yaml_str": yaml_str,
+    "toml_str": toml_str,
+    "hcl_str": hcl_str,
+    "xml_text": xml_text,
+    "sh_quote": sh_quote,
+    "one_line": one_line,
+    "dockerfile_str": dockerfile_str,
+    "dns_label": dns_label,
+    "name_error": name_error,
+    "slug_error": slug_error,
+    "port_error": port_error,
+    "registry_error": registry_error,
+}
+
+
+# --- derivation -----------------------------------------------------------------------------------
+
+
+def _service(key: str, slug: str) -> dict:
+    entry = dict(catalog.DATA_SERVICES[key])
+    entry["key"] = key
+    entry["host"] = key  # compose service name and in-cluster Service name of the dev instance
+    url = entry.get("url", "")
+    entry["local_url"] = url.format(host="localhost", password="app")
+    entry["compose_url"] = url.format(host=key, password="${POSTGRES_PASSWORD:-app}")
+    entry["dev_url"] = url.format(host=key, password="dev-only-password")
+    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME")
+    entry["secret_name"] = f"{slug}-{key}"
+    return entry
+
+
+def derive(answers: dict) -> dict:
+    """Every computed value, from the answers alone. Pure: same answers, same result."""
+    slug = answers["project_slug"]
+    runtime = answers["runtime"]
+    chosen = answers.get("data_services") or []
+    services = [_service(key, slug) for key in catalog.DATA_SERVICES if key in chosen]
+    port = int(answers["app_port"])
+    rt = dict(catalog.RUNTIMES[runtime])
+    image_repository = f"{answers['image_registry']}/{slug}"
+    app_env = dict(catalog.APP_ENV)
+    env_names = list(app_env.values()) + [svc["env"] for svc in services]
+    package_slug = re.sub(r"[^a-z0-9]", "", slug) or "app"
+    if package_slug[0].isdigit():
+        package_slug = "app" + package_slug
+    packages = rt.get("packages", {})
+    deps = {"direct": [], "lock": [], "dev": packages.get("dev", {}).get("direct", [])}
+    for part in ["base"] + [svc["key"] for svc in services]:
+        if part in packages:
+            deps["direct"] += packages[part]["direct"]
+            deps["lock"] += packages[part]["lock"]
+    deps["lock"] = sorted(set(deps["lock"]), key=str.lower)
+    spec = {
+        "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
+        "port": port,
+        "env": env_names,
+        "health_path": catalog.HEALTH_PATH,
+        "ready_path": catalog.READY_PATH,
+        "metrics_path": catalog.METRICS_PATH,
+        "resources": catalog.RESOURCES,
+        "uid": catalog.APP_UID,
+    }
+    return {
+        "slug": slug,
+        "rt": rt,
+        "runtime_version": rt["version"],
+        "app_uid": catalog.APP_UID,
+        "app_env": app_env,
+        "ready_timeout_seconds": catalog.READY_TIMEOUT_SECONDS,
+        "services": services,
+        "service_env": {key: entry["env"] for key, entry in catalog.DATA_SERVICES.items()},
+        "secret_services": [svc for svc in services if svc["secret"]],
+        "image_repository": image_repository,
+        "initial_version": catalog.INITIAL_VERSION,
+        "registry_host": answers["image_registry"].split("/")[0],
+        "service_spec": spec,
+        "orchestrator_info": catalog.ORCHESTRATORS[answers["orchestrator"]],
+        "cloud_info": catalog.CLOUDS[answers["cloud"]],
+        "runtime_info": rt,
+        "deps": deps,
+        "go_module": f"example.com/{slug}",
+        "java_package": f"com.example.{package_slug}",
+        "java_package_path": f"com/example/{package_slug}",
+        "py_package": "app",
+    }
+
+
+REQUIRED = ("project_slug", "runtime", "orchestrator", "cloud", "app_port", "image_registry")
+
+
+class ContextUpdater(ContextHook):
+    """Adds `derive(answers)` to the render context once every answer it needs is known."""
+
+    def hook(self, context: dict) -> None:
+        if all(key in context for key in REQUIRED):
+            context.update(derive(context))
+
+
+class Filters(Extension):
+    """Registers the quoting and validation filters."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters.update(FILTERS)
+        environment.globals["unavailable_error"] = unavailable_error

@@ -1,0 +1,1 @@
+"""The service package: app factory, configuration, readiness checks, metrics and JSON logs."""

@@ -1,0 +1,72 @@
+"""Shared fixtures: each variant is rendered once per session and shared by every assertion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matrix import ROOT, Variant
+
+
+def pytest_configure(config):
+    config.option.template = str(ROOT)
+
+
+@pytest.fixture(scope="session")
+def render(copie_session):
+    """render(variant_or_answers) -> project dir, rendered once per session per answers."""
+    cache: dict[str, Path] = {}
+
+    def _render(target: Variant | dict) -> Path:
+        answers = target.answers if isinstance(target, Variant) else dict(target)
+        key = repr(sorted(answers.items(), key=lambda item: item[0]))
+        if key not in cache:
+            result = copie_session.copy(extra_answers=answers)
+            assert result.exit_code == 0, result.exception
+            cache[key] = result.project_dir
+        return cache[key]
+
+    return _render
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """built(project) -> the Python of a fresh venv holding the generated app and its dev tools."""
+    import subprocess
+    import sys
+
+    cache: dict[Path, Path] = {}
+
+    def _build(project: Path) -> Path:
+        if project not in cache:
+            venv = tmp_path_factory.mktemp("venv")
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            python = venv / "bin" / "python"
+            proc = subprocess.run(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                    "requirements.lock",
+                    "-e",
+                    ".[dev]",
+                ],
+                cwd=project / "app",
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            cache[project] = python
+        return cache[project]
+
+    return _build

@@ -1,0 +1,159 @@
+"""Real data servers for the e2e tier: Debian's PostgreSQL and Redis, started on loopback, stopped after."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    assert found, "PostgreSQL server binaries missing: scripts/test installs Debian's postgresql"
+    return found[-1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; CI runs as root.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+class Postgres:
+    def __init__(self) -> None:
+        # Outside pytest's private tmp dirs: the postgres user must be able to reach it.
+        self.base = Path(tempfile.mkdtemp(prefix="cn-template-pg-"))
+        self.base.chmod(0o755)
+        self.dir = self.base / "pgdata"
+        self.port = free_port()
+        self.url = f"postgres://app:app@127.0.0.1:{self.port}/app"
+
+    def start(self) -> Postgres:
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir.parent, "postgres")
+        if not self.dir.exists():
+            pwfile = self.dir.parent / "pw"
+            pwfile.write_text("app\n")
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres")
+            subprocess.run(
+                _as_postgres(
+                    [
+                        _pg_bin("initdb"),
+                        "-D",
+                        str(self.dir),
+                        "-U",
+                        "app",
+                        "--auth=scram-sha-256",
+                        f"--pwfile={pwfile}",
+                        "-E",
+                        "UTF8",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.dir),
+                    "-w",
+                    "-l",
+                    str(self.dir.parent / "pg.log"),
+                    "-o",
+                    f"-p {self.port} -k {self.dir.parent} -h 127.0.0.1",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("psql"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "app",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    "SELECT 1",
+                ]
+            ),
+            env={**os.environ, "PGPASSWORD": "app"},
+            check=True,
+            capture_output=True,
+        )
+        if not getattr(self, "_created", False):
+            subprocess.run(
+                _as_postgres(
+                    [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "app"]
+                ),
+                env={**os.environ, "PGPASSWORD": "app"},
+                capture_output=True,
+            )
+            self._created = True
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Redis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Redis:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server missing: scripts/test installs Debian's redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -1,0 +1,124 @@
+"""E2E tier: the generated app's server against real PostgreSQL and Redis on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from matrix import DEFAULT
+from servers import Postgres, Redis, free_port, wait_for_port
+
+pytestmark = pytest.mark.e2e
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_ready(port: int, expected: int, timeout: float = 15.0) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = get(port, "/readyz")
+        if status == expected or time.monotonic() > deadline:
+            return status, body
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def servers():
+    pg, redis = Postgres().start(), Redis().start()
+    yield pg, redis
+    redis.stop()
+    pg.remove()
+
+
+def test_default_app_against_real_postgres_and_redis(render, built, servers):
+    pg, redis = servers
+    project = render(DEFAULT)
+    python = built(project)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": pg.url,
+        "REDIS_URL": redis.url,
+        "READY_TIMEOUT_SECONDS": "1",
+        "LOG_LEVEL": "info",
+    }
+    proc = subprocess.Popen(
+        [str(python), "-m", "service"],
+        cwd=project / "app",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port)
+        assert get(port, "/healthz") == (200, '{"status":"ok"}')
+
+        status, body = wait_ready(port, 200)
+        assert status == 200, body
+        assert json.loads(body)["checks"] == {"postgres": "ok", "redis": "ok"}
+
+        redis.stop()
+        status, body = wait_ready(port, 503)
+        assert status == 503, body
+        checks = json.loads(body)["checks"]
+        assert checks["postgres"] == "ok" and checks["redis"] != "ok"
+        assert get(port, "/healthz")[0] == 200, "liveness must not depend on data services"
+
+        redis.start()
+        assert wait_ready(port, 200)[0] == 200, "readiness must recover when Redis is back"
+
+        pg.stop()
+        status, body = wait_ready(port, 503)
+        assert status == 503 and json.loads(body)["checks"]["postgres"] != "ok", body
+        pg.start()
+        assert wait_ready(port, 200)[0] == 200
+
+        metrics = get(port, "/metrics")[1]
+        assert 'http_requests_total{method="GET",route="/readyz",status="503"}' in metrics
+        assert 'app_dependency_up{service="redis"} 1.0' in metrics
+    finally:
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started < 25, "SIGTERM must stop the app within its grace period"
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert lines, "the app must log to stdout"
+    messages = [line["msg"] for line in lines]
+    assert "started" in messages and "stopped" in messages, messages
+    assert all({"time", "level", "msg", "service"} <= set(line) for line in lines)
+    assert any(line["msg"] == "not ready" and "redis" in line["checks"] for line in lines)
+
+
+def test_app_refuses_to_start_without_its_service_urls(render, built):
+    project = render(DEFAULT)
+    python = built(project)
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    proc = subprocess.run(
+        [str(python), "-m", "service"],
+        cwd=project / "app",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert error["msg"] == "invalid configuration"
+    assert "DATABASE_URL" in error["error"] and "REDIS_URL" in error["error"]

@@ -1,0 +1,244 @@
+"""Lint tier: each generated artifact passes its own linters and our policy, per the answers it uses."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from matrix import ROOT, edge_variants
+from policy import violations
+
+pytestmark = pytest.mark.lint
+
+VARIANTS = edge_variants()
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=f"{BIN}:{shutil.os.environ.get('PATH', '')}")
+    assert path, f"{name} is not installed: run scripts/test, which installs every tool the tests use"
+    return path
+
+
+def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def by(axis: str):
+    """One variant per value of `axis`, with no data services and with all of them."""
+    seen, picked = set(), []
+    for variant in VARIANTS:
+        key = (getattr(variant, axis), variant.data_services)
+        if key not in seen:
+            seen.add(key)
+            picked.append(variant)
+    return pytest.mark.parametrize("variant", picked, ids=[v.id for v in picked])
+
+
+def kustomize(overlay: Path) -> list[dict]:
+    proc = run([tool("kubectl"), "kustomize", str(overlay)], cwd=overlay)
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+def kubernetes_version(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["kubernetes_version"] + ".0"
+
+
+def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    manifest = tmp_path / "manifests.yaml"
+    manifest.write_text(yaml.safe_dump_all(docs))
+    return subprocess.run(
+        [tool("kubernetes-validate"), "--strict", "-k", version, str(manifest)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+# --- runtime-dependent -----------------------------------------------------------------------------
+
+
+@by("runtime")
+def test_dockerfile_is_hadolint_clean(render, variant):
+    app = render(variant) / "app"
+    proc = run([tool("hadolint"), "--no-color", "Dockerfile"], cwd=app)
+    assert proc.stdout.strip() == "", proc.stdout
+
+
+@by("runtime")
+def test_dockerfile_is_hardened(render, variant):
+    text = (render(variant) / "app" / "Dockerfile").read_text()
+    froms = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(froms) >= 2, "multi-stage build expected"
+    for image in froms:
+        assert ":" in image and not image.endswith(":latest"), f"unpinned base image {image}"
+    users = [line for line in text.splitlines() if line.startswith("USER ")]
+    assert users and users[-1].split()[1] == "10001:10001", "final stage must run as the numeric UID"
+    assert "HEALTHCHECK" in text
+    assert "COPY --link" not in text and "<<" not in text, "buildah 1.28 rejects heredocs and COPY --link"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [v for v in VARIANTS if v.runtime == "python"],
+    ids=[v.id for v in VARIANTS if v.runtime == "python"],
+)
+def test_python_app_is_ruff_clean(render, variant):
+    app = render(variant) / "app"
+    run([tool("ruff"), "check", "--no-cache", "."], cwd=app)
+    run([tool("ruff"), "format", "--no-cache", "--check", "."], cwd=app)
+
+
+# --- whole repo ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_yaml_is_yamllint_clean(render, variant):
+    project = render(variant)
+    run([tool("yamllint"), "--strict", "."], cwd=project)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_workflow_is_actionlint_clean(render, variant):
+    project = render(variant)
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    env = {**shutil.os.environ, "PATH": f"{BIN}:{shutil.os.environ.get('PATH', '')}"}
+    tool("shellcheck")  # actionlint checks `run:` scripts with it when it is on PATH
+    run([tool("actionlint"), "-no-color", *map(str, workflows)], cwd=project, env=env)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_makefile_targets_parse(render, variant):
+    project = render(variant)
+    proc = run(["make", "-n", "install", "lint", "test", "image"], cwd=project)
+    assert "cd app" in proc.stdout
+
+
+def test_template_scripts_are_shellcheck_clean():
+    scripts = [ROOT / ".ci" / "run", *sorted((ROOT / "scripts").glob("*.sh")), ROOT / "scripts" / "test"]
+    run([tool("shellcheck"), *map(str, scripts)], cwd=ROOT)
+
+
+# --- orchestrator: kubernetes ----------------------------------------------------------------------
+
+
+KUBE = [v for v in VARIANTS if v.orchestrator == "kubernetes"]
+
+
+@pytest.mark.parametrize("variant", KUBE, ids=[v.id for v in KUBE])
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_overlays_are_schema_valid_and_restricted(render, variant, overlay, tmp_path):
+    project = render(variant)
+    docs = kustomize(project / "deploy" / "kubernetes" / "overlays" / overlay)
+    proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert violations(docs) == []
+    kinds = {doc["kind"] for doc in docs}
+    assert {
+        "Namespace",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "ConfigMap",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+    } <= kinds
+    namespace = next(doc for doc in docs if doc["kind"] == "Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    if overlay == "dev":
+        statefulsets = {doc["metadata"]["name"] for doc in docs if doc["kind"] == "StatefulSet"}
+        assert statefulsets == set(variant.data_services)
+
+
+@pytest.mark.parametrize("variant", KUBE, ids=[v.id for v in KUBE])
+def test_deployment_env_refs_resolve(render, variant):
+    """Every env var of the app resolves to a key of a ConfigMap or Secret the overlay creates."""
+    project = render(variant)
+    docs = kustomize(project / "deploy" / "kubernetes" / "overlays" / "dev")
+    data = {
+        (doc["kind"], doc["metadata"]["name"]): set(doc.get("data", {}))
+        for doc in docs
+        if doc["kind"] in {"ConfigMap", "Secret"}
+    }
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    names = []
+    for env in container["env"]:
+        names.append(env["name"])
+        ref = env["valueFrom"]
+        kind, key = (
+            ("ConfigMap", "configMapKeyRef") if "configMapKeyRef" in ref else ("Secret", "secretKeyRef")
+        )
+        target = ref[key]
+        assert target["key"] in data[(kind, target["name"])], env["name"]
+    services = [{"postgres": "DATABASE_URL", "redis": "REDIS_URL"}[key] for key in variant.data_services]
+    assert names == [
+        "PORT",
+        "LOG_LEVEL",
+        "SERVICE_NAME",
+        "SERVICE_VERSION",
+        "READY_TIMEOUT_SECONDS",
+        *services,
+    ]
+    egress_ports = {
+        port["port"]
+        for doc in docs
+        if doc["kind"] == "NetworkPolicy"
+        for rule in doc["spec"].get("egress", [])
+        for port in rule.get("ports", [])
+    }
+    assert {5432, 6379} & egress_ports == {5432, 6379} & {
+        {"postgres": 5432, "redis": 6379}[key] for key in variant.data_services
+    }
+
+
+def test_schema_validation_catches_a_misspelt_field(render, tmp_path):
+    """The check above can fail: a typo in a pod spec is rejected by kubernetes-validate --strict."""
+    project = render(KUBE[0])
+    docs = kustomize(project / "deploy" / "kubernetes" / "overlays" / "dev")
+    broken = copy.deepcopy(docs)
+    deployment = next(doc for doc in broken if doc["kind"] == "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    assert validate_manifests(broken, kubernetes_version(project), tmp_path).returncode != 0
+
+
+def test_policy_catches_an_unhardened_pod(render):
+    project = render(KUBE[0])
+    docs = kustomize(project / "deploy" / "kubernetes" / "overlays" / "dev")
+    for mutate, expected in [
+        (lambda c, p: c["securityContext"].pop("readOnlyRootFilesystem"), "readOnlyRootFilesystem"),
+        (
+            lambda c, p: c["securityContext"].__setitem__("allowPrivilegeEscalation", True),
+            "allowPrivilegeEscalation",
+        ),
+        (lambda c, p: p["securityContext"].pop("runAsNonRoot"), "runAsNonRoot"),
+        (lambda c, p: p["securityContext"].pop("seccompProfile"), "seccompProfile"),
+        (lambda c, p: c["securityContext"]["capabilities"].__setitem__("drop", []), "drop ALL"),
+        (lambda c, p: c.pop("resources"), "resources"),
+        (lambda c, p: p.__setitem__("hostNetwork", True), "hostNetwork"),
+    ]:
+        broken = copy.deepcopy(docs)
+        deployment = next(doc for doc in broken if doc["kind"] == "Deployment")
+        pod = deployment["spec"]["template"]["spec"]
+        mutate(pod["containers"][0], pod)
+        assert any(expected in v for v in violations(broken)), expected
+
+
+def test_template_python_is_ruff_clean():
+    sources = [
+        *sorted((ROOT / "tests").glob("*.py")),
+        *sorted((ROOT / "scripts").glob("*.py")),
+        ROOT / "extensions",
+    ]
+    run([tool("ruff"), "check", "--no-cache", *map(str, sources)], cwd=ROOT)
+    run([tool("ruff"), "format", "--no-cache", "--check", *map(str, sources)], cwd=ROOT)

@@ -1,0 +1,177 @@
+"""Render tier: every implemented combination renders once; files, parsing, wiring and refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+
+import pytest
+import yaml
+from copier import run_copy
+
+from conftest import rendered_files
+from matrix import DEFAULT, REFUSED, ROOT, all_variants, questions
+
+pytestmark = pytest.mark.render
+
+VARIANTS = all_variants()
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{#|\bjinja\b")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_variant_renders_complete_and_clean(render, variant):
+    project = render(variant)
+    files = {p.relative_to(project).as_posix() for p in rendered_files(project)}
+
+    common = {
+        "README.md",
+        "Makefile",
+        "compose.yaml",
+        ".env.example",
+        ".gitignore",
+        ".yamllint.yaml",
+        ".copier-answers.yml",
+        "catalog-info.yaml",
+        "app/Dockerfile",
+        "app/.dockerignore",
+    }
+    assert common <= files
+    assert not any(name.endswith(".jinja") for name in files)
+    assert not any("includes/" in name or name.startswith("extensions/") for name in files)
+
+    deploy_dirs = {name.split("/")[1] for name in files if name.startswith("deploy/")}
+    assert deploy_dirs == {variant.orchestrator}
+    assert any(name.startswith("infra/") for name in files) == (variant.cloud != "none")
+    dev_services = "deploy/kubernetes/overlays/dev/data-services.yaml"
+    if variant.orchestrator == "kubernetes":
+        assert (dev_services in files) == bool(variant.data_services)
+
+    for path in rendered_files(project):
+        text = path.read_text()
+        rel = path.relative_to(project).as_posix()
+        assert not LEFTOVER.search(text.replace("${{", "")), f"leftover Jinja in {rel}"
+        if text:
+            assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel} must end with one newline"
+        assert not re.search(r"[ \t]+$", text, re.M), f"trailing whitespace in {rel}"
+        if path.suffix in {".yaml", ".yml"}:
+            list(yaml.safe_load_all(text))
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_compose_wires_every_service(render, variant):
+    compose = yaml.safe_load((render(variant) / "compose.yaml").read_text())
+    app = compose["services"]["app"]
+    assert set(compose["services"]) == {"app", *variant.data_services}
+    assert app.get("depends_on", {}) == {
+        key: {"condition": "service_healthy"} for key in variant.data_services
+    }
+    assert app["read_only"] is True and app["cap_drop"] == ["ALL"]
+    assert app["user"] == "10001:10001"
+    for key in variant.data_services:
+        service = compose["services"][key]
+        assert service["healthcheck"]["test"], key
+        assert re.fullmatch(r"[a-z0-9./-]+:\d[\w.-]*", service["image"]), f"{key} image must be pinned"
+        volume = service["volumes"][0].split(":")[0]
+        assert volume in compose["volumes"]
+    env_names = [name for name in app["environment"]]
+    answers = yaml.safe_load((render(variant) / ".copier-answers.yml").read_text())
+    assert answers["data_services"] == list(variant.data_services)
+    assert answers["runtime"] == variant.runtime
+    assert len(env_names) == len(set(env_names))
+
+
+def _copy(tmp_path, data):
+    return run_copy(
+        str(ROOT), tmp_path / "out", data=data, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD"
+    )
+
+
+@pytest.mark.parametrize(
+    "case", REFUSED, ids=[f"{c['question']}={c['answers'][c['question']]!r}"[:60] for c in REFUSED]
+)
+def test_refused_answers_stop_at_the_prompt(tmp_path, case):
+    with pytest.raises(ValueError, match=re.escape(case["message"])) as info:
+        _copy(tmp_path, case["answers"])
+    assert case["question"] in str(info.value)
+    assert not (tmp_path / "out").exists(), "a refused answer must write nothing"
+
+
+def test_cli_refuses_a_bad_slug_with_a_clear_message(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data",
+            "project_slug=My_App",
+            str(ROOT),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "project_slug 'My_App' is not a DNS-1123 label" in proc.stderr
+    assert not out.exists()
+
+
+HOSTILE = {
+    "project_name": 'Café "Ops": #1 — naïve: 日本 ✓',
+    "description": 'Line one: with "quotes" # and a hash\nline two: ${HOME} %{x} \\ back\n- yaml: [flow]',
+    "owner": "group:default/plat'form: #team",
+    "project_slug": "a" * 63,
+}
+
+
+def test_hostile_free_text_parses_and_round_trips(render):
+    project = render({**DEFAULT.answers, **HOSTILE})
+    catalog = list(yaml.safe_load_all((project / "catalog-info.yaml").read_text()))
+    component = catalog[0]
+    assert component["metadata"]["title"] == HOSTILE["project_name"]
+    assert component["metadata"]["description"] == HOSTILE["description"]
+    assert component["spec"]["owner"] == HOSTILE["owner"]
+    assert component["metadata"]["name"] == HOSTILE["project_slug"]
+    pyproject = tomllib.loads((project / "app" / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == HOSTILE["description"]
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {key: answers[key] for key in HOSTILE} == HOSTILE
+    for path in rendered_files(project):
+        if path.suffix in {".yaml", ".yml"}:
+            list(yaml.safe_load_all(path.read_text()))
+    dockerfile = (project / "app" / "Dockerfile").read_text()
+    assert 'naïve: 日本 ✓"' in dockerfile and "\\${HOME}" not in dockerfile.replace("\\$", "")
+
+
+def test_readme_question_table_matches_copier_yml():
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (\w+) \| ((?:\\\||[^|])*?) \|", readme, re.M)
+    table = {name: (kind, default.replace("\\|", "|")) for name, kind, default in rows}
+    for name, spec in questions().items():
+        assert name in table, f"README question table misses {name}"
+        assert table[name][0] == spec["type"], name
+        default = spec["default"]
+        shown = (
+            ", ".join(default)
+            if isinstance(default, list)
+            else str(default).lower()
+            if isinstance(default, bool)
+            else str(default)
+        )
+        assert table[name][1].strip("`") == shown, name
+    assert set(table) == set(questions()), "README lists questions copier.yml does not ask"
+
+
+def test_every_question_has_type_help_and_default():
+    for name, spec in questions().items():
+        assert {"type", "help", "default"} <= set(spec), name

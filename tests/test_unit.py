@@ -1,0 +1,255 @@
+"""Unit tier: the context hook, the filters and the macros, on plain data (no Copier)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import hcl2
+import jinja2
+import pytest
+import yaml
+
+from matrix import ROOT, load_extension
+
+pytestmark = pytest.mark.unit
+ext = load_extension()
+
+HOSTILE = [
+    'He said "hi": #1 ok',
+    "colon: value # not a comment",
+    "multi\nline\n\ttabbed",
+    "unicode ✓ café 日本語 🚀",
+    "back\\slash and 'single' quotes",
+    "${not_interpolated} %{nor_this} $(nor) `this`",
+    "- looks: [like, yaml] {and: flow}",
+    "trailing space ",
+    "null",
+    "yes",
+    "0x1F",
+    "ctrl\x07bell\x7fdel\u2028sep",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_yaml_str_round_trips(text):
+    assert yaml.safe_load(f"key: {ext.yaml_str(text)}") == {"key": text}
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_json_str_round_trips(text):
+    assert json.loads(ext.json_str(text)) == text
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_toml_str_round_trips(text):
+    assert tomllib.loads(f"key = {ext.toml_str(text)}") == {"key": text}
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hcl_str_round_trips(text):
+    parsed = hcl2.loads(f"key = {ext.hcl_str(text)}\n")
+    value = parsed["key"]
+    # python-hcl2 returns the literal as written: unquote and unescape it as Terraform does.
+    assert json.loads(value.replace("$${", "${").replace("%%{", "%{")) == text
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_sh_quote_is_one_word(text):
+    import shlex
+
+    assert shlex.split(ext.sh_quote(text)) == [text]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_dockerfile_str_is_one_line_without_expansion(text):
+    quoted = ext.dockerfile_str(text)
+    assert "\n" not in quoted
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert "$" not in quoted.replace("\\$", "")
+
+
+def test_xml_text_escapes_markup():
+    assert ext.xml_text('<a href="x">&</a>') == "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Hello Service", "hello-service"),
+        ("  My_App!! v2 ", "my-app-v2"),
+        ("Café Crème", "cafe-creme"),
+        ("x" * 80, "x" * 63),
+        ("a" + "-" * 70 + "b", "a-b"),
+        ("x" * 62 + " y", "x" * 62),
+    ],
+)
+def test_dns_label(name, slug):
+    assert ext.dns_label(name) == slug
+    assert ext.slug_error(slug) == ""
+
+
+@pytest.mark.parametrize("slug", ["My_App", "", "-a", "a-", "a" * 64, "a.b", "ünï"])
+def test_slug_error_refuses(slug):
+    assert "DNS-1123" in ext.slug_error(slug)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("", "empty"),
+        ("  ", "empty"),
+        ("a\nb", "single line"),
+        ("!!!", "letter or digit"),
+        ("x" * 101, "at most"),
+    ],
+)
+def test_name_error(name, fragment):
+    assert fragment in ext.name_error(name)
+
+
+def test_port_and_registry_errors():
+    assert ext.port_error(8080) == ""
+    assert "between" in ext.port_error(80)
+    assert "number" in ext.port_error("http")
+    assert ext.registry_error("ghcr.io/acme") == ""
+    assert ext.registry_error("registry.local:5000/team/sub") == ""
+    assert "not a valid" in ext.registry_error("GHCR.io/x")
+
+
+def test_unavailable_error_names_the_reason():
+    assert ext.unavailable_error("runtime", "python") == ""
+    for kind, table in [("runtime", ext.catalog.RUNTIMES), ("cloud", ext.catalog.CLOUDS)]:
+        for value, entry in table.items():
+            message = ext.unavailable_error(kind, value)
+            assert (message == "") == entry["available"]
+            if message:
+                assert message.startswith("not available yet: ")
+
+
+ANSWERS = {
+    "project_slug": "shop",
+    "runtime": "python",
+    "orchestrator": "kubernetes",
+    "cloud": "none",
+    "app_port": 9000,
+    "image_registry": "ghcr.io/acme",
+    "data_services": ["redis", "postgres"],
+}
+
+
+def test_derive_is_pure_and_complete():
+    first = ext.derive(dict(ANSWERS))
+    assert first == ext.derive(dict(ANSWERS))
+    assert first["image_repository"] == "ghcr.io/acme/shop"
+    assert first["registry_host"] == "ghcr.io"
+    # services follow catalog order, whatever the answer order
+    assert [svc["key"] for svc in first["services"]] == ["postgres", "redis"]
+    assert [svc["env"] for svc in first["services"]] == ["DATABASE_URL", "REDIS_URL"]
+    assert [svc["key"] for svc in first["secret_services"]] == ["postgres"]
+    spec = first["service_spec"]
+    assert spec["port"] == 9000
+    assert spec["image"] == "ghcr.io/acme/shop:0.1.0"
+    assert spec["env"] == [
+        "PORT",
+        "LOG_LEVEL",
+        "SERVICE_NAME",
+        "SERVICE_VERSION",
+        "READY_TIMEOUT_SECONDS",
+        "DATABASE_URL",
+        "REDIS_URL",
+    ]
+    assert spec["uid"] == 10001
+    assert first["java_package"] == "com.example.shop"
+
+
+def test_derive_urls_per_environment():
+    services = {svc["key"]: svc for svc in ext.derive(dict(ANSWERS))["services"]}
+    pg = services["postgres"]
+    assert pg["local_url"] == "postgres://app:app@localhost:5432/app"
+    assert pg["compose_url"] == "postgres://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app"
+    assert pg["dev_url"].startswith("postgres://app:dev-only-password@postgres:5432/")
+    assert services["redis"]["local_url"] == "redis://localhost:6379/0"
+
+
+def test_derive_python_lock_is_sorted_and_per_service():
+    with_all = ext.derive(dict(ANSWERS))["deps"]
+    without = ext.derive({**ANSWERS, "data_services": []})["deps"]
+    assert with_all["lock"] == sorted(with_all["lock"], key=str.lower)
+    assert "redis==8.1.0" in with_all["lock"] and "redis==8.1.0" not in without["lock"]
+    assert all("==" in pin for pin in with_all["lock"])
+    assert len(with_all["lock"]) == len(set(with_all["lock"]))
+
+
+def test_java_package_is_a_valid_identifier():
+    derived = ext.derive({**ANSWERS, "project_slug": "9-lives"})
+    assert derived["java_package"] == "com.example.app9lives"
+    assert derived["java_package_path"] == "com/example/app9lives"
+
+
+def test_hook_waits_for_every_answer():
+    hook = ext.ContextUpdater.__new__(ext.ContextUpdater)
+    partial = {"project_slug": "shop"}
+    hook.hook(partial)
+    assert partial == {"project_slug": "shop"}
+    full = dict(ANSWERS)
+    hook.hook(full)
+    assert full["image_repository"] == "ghcr.io/acme/shop"
+
+
+# --- macros, rendered with plain Jinja ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def k8s():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
+    env.filters.update(ext.FILTERS)
+    return env.get_template("includes/k8s.jinja").module
+
+
+def test_macro_pod_security_context_is_restricted(k8s):
+    assert yaml.safe_load(str(k8s.pod_security_context(10001))) == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def test_macro_container_security_context_is_restricted(k8s):
+    assert yaml.safe_load(str(k8s.container_security_context())) == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def test_macro_labels(k8s):
+    labels = yaml.safe_load(str(k8s.labels("shop", "shop", "app")))
+    assert labels["app.kubernetes.io/name"] == "shop"
+    assert labels["app.kubernetes.io/component"] == "app"
+    assert yaml.safe_load(str(k8s.selector_labels("shop"))).items() <= labels.items()
+
+
+def test_macro_resources(k8s):
+    spec = {"requests": {"cpu": "100m", "memory": "2Mi"}, "limits": {"cpu": "3500m", "memory": "4Mi"}}
+    assert yaml.safe_load(str(k8s.resources(spec))) == spec
+
+
+def test_macro_dev_instance_is_hardened_and_wired(k8s):
+    svc = ext.derive(dict(ANSWERS))["services"][0]
+    docs = list(yaml.safe_load_all(str(k8s.dev_instance(svc, "shop", "shop-secrets"))))
+    kinds = [doc["kind"] for doc in docs]
+    assert kinds == ["Service", "StatefulSet", "NetworkPolicy"]
+    pod = docs[1]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {
+        "name": "POSTGRES_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": "shop-secrets", "key": "POSTGRES_PASSWORD"}},
+    } in container["env"]
+    ingress = docs[2]["spec"]["ingress"][0]
+    assert ingress["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "shop"}
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 5432}]
