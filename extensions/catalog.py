@@ -39,10 +39,17 @@ RUNTIMES: dict[str, dict] = {
         "run_image": "python:3.12.7-slim-bookworm",
         "tmp_dirs": ["/tmp"],
         "commands": {
-            "install": "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'",
+            "install": (
+                "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
+            ),
             "lint": ".venv/bin/ruff check . && .venv/bin/ruff format --check .",
             "test": ".venv/bin/pytest -q",
-            "run": ".venv/bin/python -m app",
+            "run": ".venv/bin/python -m service",
+            "lock": (
+                "python3 -m venv .lock-venv && .lock-venv/bin/pip install --quiet -e . && "
+                ".lock-venv/bin/pip freeze --exclude-editable > requirements.lock; "
+                "rm -rf .lock-venv *.egg-info"
+            ),
         },
         "packages": {
             # "direct" goes to pyproject.toml as ranges; "lock" is the exact, resolved set that

@@ -35,38 +35,19 @@ def rendered_files(project: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """built(project) -> the Python of a fresh venv holding the generated app and its dev tools."""
+def built():
+    """built(project) -> the app's interpreter after the generated `make install` (once per project)."""
     import subprocess
-    import sys
 
-    cache: dict[Path, Path] = {}
+    done: dict[Path, Path] = {}
 
     def _build(project: Path) -> Path:
-        if project not in cache:
-            venv = tmp_path_factory.mktemp("venv")
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            python = venv / "bin" / "python"
+        if project not in done:
             proc = subprocess.run(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                    "requirements.lock",
-                    "-e",
-                    ".[dev]",
-                ],
-                cwd=project / "app",
-                capture_output=True,
-                text=True,
-                check=False,
+                ["make", "install"], cwd=project, capture_output=True, text=True, check=False
             )
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            cache[project] = python
-        return cache[project]
+            done[project] = project / "app" / ".venv" / "bin" / "python"
+        return done[project]
 
     return _build

@@ -132,7 +132,7 @@ DEFAULT = Variant("python", "kubernetes", "none", ("postgres", "redis"))
 REFUSED = [
     *(
         {"question": q, "answers": {q: v}, "message": m}
-        for q in ("runtime", "orchestrator", "cloud", "service_mesh", "secrets_backend", "ci_provider")
+        for q in ("runtime", "orchestrator", "cloud", "service_mesh", "secrets", "ci_provider")
         for v, m in refused(q).items()
     ),
     *(

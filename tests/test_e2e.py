@@ -122,3 +122,27 @@ def test_app_refuses_to_start_without_its_service_urls(render, built):
     error = json.loads(proc.stdout.strip().splitlines()[-1])
     assert error["msg"] == "invalid configuration"
     assert "DATABASE_URL" in error["error"] and "REDIS_URL" in error["error"]
+
+
+def test_make_run_serves_the_app(render, built, servers):
+    """`make run` (what a developer types) starts the app with the settings in .env."""
+    pg, redis = servers
+    project = render(DEFAULT)
+    built(project)
+    port = free_port()
+    (project / ".env").write_text(f"PORT={port}\nDATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")
+    proc = subprocess.Popen(
+        ["make", "run"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port)
+        assert wait_ready(port, 200)[0] == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+        (project / ".env").unlink()

@@ -1,0 +1,283 @@
+"""Upgrade tier: `copier update` keeps every user edit, reports real conflicts, and leaves a repo that
+still passes its checks.
+
+A temporary clone of this repo holds two releases: v0.2.0 is the template as it is now, and v0.1.0 is
+the same template with deliberate differences (OLD_STATE) in files the user does and does not edit.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_copy, run_update
+
+from matrix import DEFAULT, ROOT, Variant, implemented
+
+pytestmark = pytest.mark.upgrade
+
+APP = {"python": "template/{% if runtime == 'python' %}app{% endif %}"}
+KUBE = "template/deploy/{% if orchestrator == 'kubernetes' %}kubernetes{% endif %}"
+
+# (path in the template, text in the new release, text in the old release)
+OLD_STATE = [
+    (f"{KUBE}/base/deployment.yaml.jinja", "revisionHistoryLimit: 5", "revisionHistoryLimit: 10"),
+    ("template/README.md.jinja", "## Runtime contract", "## Contract"),
+    (
+        "template/Makefile.jinja",
+        "down: ## Stop the compose stack (data volumes are kept)",
+        "down: ## Stop compose",
+    ),
+    (
+        f"{APP['python']}/service/metrics.py",
+        '"HTTP requests handled, by method, route and status code."',
+        '"HTTP requests handled."',
+    ),
+    ("template/compose.yaml.jinja", "restart: unless-stopped", "restart: always"),
+]
+
+# What a developer does to the generated repo, per runtime and per orchestrator.
+APP_EDITS = {
+    "python": (
+        "app/service/main.py",
+        "    return app\n",
+        '    @app.get("/hello")\n    async def hello() -> dict[str, str]:\n'
+        '        return {"hello": "world"}\n\n    return app\n',
+    ),
+}
+DEPLOY_EDITS = {
+    "kubernetes": (
+        "deploy/kubernetes/overlays/dev/kustomization.yaml",
+        "LOG_LEVEL=debug",
+        "LOG_LEVEL=warning",
+    ),
+}
+ADDED_FILE = "docs/runbook.md"
+# v0.1.0 (CHANGELOG.md): a real old release, in this repo's history.
+FIRST_RELEASE = "943b1e40396d03bfbf517c5d0645a2ce0834ce90"
+DELETED_FILE = "catalog-info.yaml"
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", message)
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory) -> Path:
+    """A clone of this repo with the working tree as v0.2.0 and OLD_STATE as v0.1.0."""
+    repo = tmp_path_factory.mktemp("template")
+    files = git(ROOT, "ls-files", "-co", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo, "init", "-q", "-b", "main")
+    for path, new, old in OLD_STATE:
+        target = repo / path
+        text = target.read_text()
+        assert new in text, f"OLD_STATE is stale: {new!r} no longer in {path}"
+        target.write_text(text.replace(new, old))
+    commit_all(repo, "old release")
+    git(repo, "tag", "v0.1.0")
+    for path, new, old in OLD_STATE:
+        target = repo / path
+        target.write_text(target.read_text().replace(old, new))
+    commit_all(repo, "new release")
+    git(repo, "tag", "v0.2.0")
+    return repo
+
+
+def generate(template_repo: Path, dest: Path, answers: dict) -> Path:
+    run_copy(str(template_repo), dest, data=answers, defaults=True, unsafe=True, quiet=True, vcs_ref="v0.1.0")
+    git(dest, "init", "-q", "-b", "main")
+    commit_all(dest, "generated from v0.1.0")
+    return dest
+
+
+def update(project: Path) -> subprocess.CompletedProcess:
+    copier = Path(shutil.which("copier") or "copier")
+    return subprocess.run(
+        [str(copier), "update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", "v0.2.0"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def conflicted(project: Path) -> list[str]:
+    hits = []
+    for path in project.rglob("*"):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        if path.suffix == ".rej":
+            hits.append(str(path.relative_to(project)))
+            continue
+        text = path.read_text(errors="replace")
+        if "\n<<<<<<< " in f"\n{text}" or "\n>>>>>>> " in f"\n{text}":
+            hits.append(str(path.relative_to(project)))
+    return hits
+
+
+VARIANTS = [DEFAULT] + [
+    Variant("python", orch, "none", ("postgres", "redis"))
+    for orch in implemented("orchestrator")
+    if orch != DEFAULT.orchestrator
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_update_keeps_user_edits(template_repo, tmp_path, variant):
+    project = generate(template_repo, tmp_path / "project", variant.answers)
+    app_path, app_old, app_new = APP_EDITS[variant.runtime]
+    deploy_path, deploy_old, deploy_new = DEPLOY_EDITS[variant.orchestrator]
+    for path, old, new in [(app_path, app_old, app_new), (deploy_path, deploy_old, deploy_new)]:
+        target = project / path
+        assert old in target.read_text(), f"scripted edit no longer applies to {path}"
+        target.write_text(target.read_text().replace(old, new, 1))
+    (project / ADDED_FILE).parent.mkdir()
+    (project / ADDED_FILE).write_text("# Runbook\n\nPage the owner.\n")
+    (project / DELETED_FILE).unlink()
+    commit_all(project, "user edits")
+
+    proc = update(project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    assert conflicted(project) == [], proc.stderr
+    assert not re.search(r"^\S+:\d+:(<{7}|>{7})", proc.stderr, re.M), "no conflict may be reported"
+    assert (
+        subprocess.run(["make", "conflicts"], cwd=project, capture_output=True, check=False).returncode == 0
+    )
+    assert app_new in (project / app_path).read_text()
+    assert deploy_new in (project / deploy_path).read_text()
+    assert (project / ADDED_FILE).read_text() == "# Runbook\n\nPage the owner.\n"
+    assert not (project / DELETED_FILE).exists(), "a file the user deleted must stay deleted"
+    # the template's own changes arrived, in files the user touched and in files they did not
+    assert "## Runtime contract" in (project / "README.md").read_text()
+    assert "restart: unless-stopped" in (project / "compose.yaml").read_text()
+    if variant.orchestrator == "kubernetes":
+        assert "revisionHistoryLimit: 5" in (project / "deploy/kubernetes/base/deployment.yaml").read_text()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    # the updated repo still passes its own checks
+    lint = subprocess.run(
+        [shutil.which("yamllint") or "yamllint", "--strict", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+    if variant.runtime == "python":
+        ruff = shutil.which("ruff") or "ruff"
+        for cmd in ([ruff, "check", "--no-cache", "app"], [ruff, "format", "--no-cache", "--check", "app"]):
+            result = subprocess.run(cmd, cwd=project, capture_output=True, text=True, check=False)
+            assert result.returncode == 0, result.stdout
+    if variant.orchestrator == "kubernetes":
+        for overlay in ("dev", "prod"):
+            build = subprocess.run(
+                ["kubectl", "kustomize", f"deploy/kubernetes/overlays/{overlay}"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert build.returncode == 0, build.stderr
+
+
+def test_update_reports_a_real_conflict(template_repo, tmp_path):
+    """User and template change the same line: the conflict is left inline and reported, not resolved."""
+    project = generate(template_repo, tmp_path / "project", DEFAULT.answers)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Contract", "## Our service contract"))
+    commit_all(project, "user renames a heading the template also renames")
+
+    proc = update(project)
+    assert proc.returncode == 0, proc.stderr
+    assert conflicted(project) == ["README.md"]
+    text = readme.read_text()
+    assert "<<<<<<< " in text and "## Our service contract" in text and "## Runtime contract" in text
+    assert "README.md:" in proc.stderr and "resolve them, then commit" in proc.stderr, (
+        "the conflict must be reported"
+    )
+    # and the generated repo's own check (run in its CI) fails until it is resolved
+    check = subprocess.run(["make", "conflicts"], cwd=project, capture_output=True, text=True, check=False)
+    assert check.returncode != 0 and "README.md" in check.stdout
+
+
+def test_update_never_touches_project_owned_lockfiles(template_repo, tmp_path):
+    project = generate(template_repo, tmp_path / "project", DEFAULT.answers)
+    lock = project / "app" / "requirements.lock"
+    lock.write_text(lock.read_text() + "extra-package==1.0\n")
+    commit_all(project, "user re-locked")
+    proc = update(project)
+    assert proc.returncode == 0, proc.stderr
+    assert lock.read_text().endswith("extra-package==1.0\n")
+    assert conflicted(project) == []
+
+
+def test_check_update_sees_the_new_release(template_repo, tmp_path):
+    project = generate(template_repo, tmp_path / "project", DEFAULT.answers)
+    copier = shutil.which("copier") or "copier"
+    proc = subprocess.run(
+        [copier, "check-update", "--output-format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"update_available": true' in proc.stdout.replace(" ", "").replace('":', '": ')
+
+
+def test_old_release_answers_render_with_run_update_api(template_repo, tmp_path):
+    """The Python API path (what pytest-copie uses) agrees with the CLI."""
+    project = generate(template_repo, tmp_path / "project", DEFAULT.answers)
+    run_update(str(project), defaults=True, unsafe=True, quiet=True, overwrite=True, vcs_ref="v0.2.0")
+    assert "## Runtime contract" in (project / "README.md").read_text()
+
+
+def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
+    """A real release pair: v0.1.0 (asked `secrets_backend`) to the working tree (asks `secrets`)."""
+    repo = tmp_path / "template"
+    git(ROOT, "worktree", "prune")
+    proc = subprocess.run(
+        ["git", "clone", "-q", "--no-checkout", str(ROOT), str(repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    git(repo, "tag", "v0.1.0", FIRST_RELEASE)
+    git(repo, "checkout", "-q", "-b", "next", FIRST_RELEASE)
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    files = git(ROOT, "ls-files", "-co", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    commit_all(repo, "next release")
+    git(repo, "tag", "v0.2.0")
+
+    project = generate(repo, tmp_path / "project", {"secrets_backend": "kubernetes"})
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["secrets_backend"] == "kubernetes"
+    proc = update(project)
+    assert proc.returncode == 0, proc.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["secrets"] == "kubernetes"
+    assert "secrets_backend" not in answers
+    assert answers["_commit"] == "v0.2.0"
