@@ -37,7 +37,7 @@ def one_file_template(base: Path) -> Path:
 
 def render_seconds(src: Path, dst: Path) -> float:
     copier = Path(sys.executable).with_name("copier")
-    cmd = [str(copier), "copy", "--quiet", "--trust", "--defaults", str(src), str(dst)]
+    cmd = [str(copier), "copy", "--quiet", "--trust", "--defaults", "--vcs-ref", "HEAD", str(src), str(dst)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     elapsed = time.perf_counter() - start
