@@ -38,6 +38,8 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "python:3.12.7-slim-bookworm",
         "run_image": "python:3.12.7-slim-bookworm",
         "tmp_dirs": ["/tmp"],
+        # How the image runs its schema migration step (compose `migrate`, Kubernetes initContainer).
+        "migrate_command": ["python", "-m", "service.migrate"],
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -78,7 +80,24 @@ RUNTIMES: dict[str, dict] = {
                 "direct": ["psycopg[binary]>=3.2,<4"],
                 "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9"],
             },
+            "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
             "redis": {"direct": ["redis>=5,<9"], "lock": ["redis==8.1.0"]},
+            "memcached": {"direct": ["pymemcache>=4,<5"], "lock": ["pymemcache==4.0.0"]},
+            "kafka": {
+                "direct": ["aiokafka>=0.11,<1"],
+                "lock": ["aiokafka==0.14.0", "async-timeout==5.0.1", "packaging==26.3"],
+            },
+            "rabbitmq": {
+                "direct": ["aio-pika>=9.4,<11"],
+                "lock": [
+                    "aio-pika==10.2.1",
+                    "aiormq==7.2.4",
+                    "multidict==7.2.1",
+                    "pamqp==4.0.1",
+                    "propcache==0.5.4",
+                    "yarl==1.25.1",
+                ],
+            },
             "dev": {"direct": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1"]},
         },
         "available": True,
@@ -130,8 +149,18 @@ RUNTIMES: dict[str, dict] = {
     },
 }
 
+# The memcached image has no client: ask the server's version over bash's /dev/tcp.
+MEMCACHED_PROBE = (
+    "exec 3<>/dev/tcp/127.0.0.1/11211 && printf 'version\\r\\n' >&3 && head -c 7 <&3 | grep -q VERSION"
+)
+
 DATA_SERVICES: dict[str, dict] = {
-    # Order here is the order services appear in every rendered file.
+    # Order here is the order services appear in every rendered file. Per service:
+    #   env            the one variable the app reads its connection from
+    #   url            its value, with {host} and {password} filled per environment by context.py
+    #   password_var   the variable holding the password in compose (.env) and in the dev Secret
+    #   image          pinned image of the local (compose) and in-cluster development instance
+    #   dev            how the in-cluster development instance runs (dev overlay, cloud "none")
     "postgres": {
         "resource_type": "database",
         "label": "PostgreSQL",
@@ -139,28 +168,21 @@ DATA_SERVICES: dict[str, dict] = {
         "port": 5432,
         "image": "postgres:16.6-bookworm",
         "url": "postgres://app:{password}@{host}:5432/app",
+        "password_var": "POSTGRES_PASSWORD",
         "healthcheck": ["CMD-SHELL", "pg_isready -U app -d app"],
-        "container_env": {
-            "POSTGRES_USER": "app",
-            "POSTGRES_DB": "app",
-            "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-app}",
-        },
+        "container_env": {"POSTGRES_USER": "app", "POSTGRES_DB": "app", "POSTGRES_PASSWORD": "{password}"},
         "command": [],
-        # In-cluster development instance (dev overlay, cloud "none"): runs as the image's own user.
+        "data_dir": "/var/lib/postgresql/data",
         "dev": {
             "uid": 999,
             "writable_dirs": ["/var/run/postgresql", "/tmp"],
-            "env": [
-                {"name": "POSTGRES_USER", "value": "app"},
-                {"name": "POSTGRES_DB", "value": "app"},
-                {"name": "POSTGRES_PASSWORD", "secret_key": "POSTGRES_PASSWORD"},
-                {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
-            ],
+            "env": {"PGDATA": "/var/lib/postgresql/data/pgdata"},
             "probe": ["pg_isready", "-U", "app", "-d", "app", "-h", "127.0.0.1"],
             "storage": "1Gi",
+            "inherit_container_env": True,
         },
-        "data_dir": "/var/lib/postgresql/data",
-        "secret": True,
+        "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
+        "needs_migration": True,
         "available": True,
     },
     "mongodb": {
@@ -168,10 +190,24 @@ DATA_SERVICES: dict[str, dict] = {
         "label": "MongoDB",
         "env": "MONGODB_URL",
         "port": 27017,
-        "image": "mongo:7.0.16-jammy",
-        "secret": True,
-        "available": False,
-        "unavailable_reason": "MongoDB is planned (issue: data services)",
+        "image": "mongo:7.0.16",
+        "url": "mongodb://app:{password}@{host}:27017/app?authSource=admin",
+        "password_var": "MONGO_PASSWORD",
+        "healthcheck": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
+        "container_env": {"MONGO_INITDB_ROOT_USERNAME": "app", "MONGO_INITDB_ROOT_PASSWORD": "{password}"},
+        "command": [],
+        "data_dir": "/data/db",
+        "dev": {
+            "uid": 999,
+            "writable_dirs": ["/tmp", "/data/configdb"],
+            "env": {},
+            "probe": ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
+            "storage": "1Gi",
+            "inherit_container_env": True,
+        },
+        "use": "a notes collection written and counted at POST /api/mongodb/notes",
+        "needs_migration": False,
+        "available": True,
     },
     "redis": {
         "resource_type": "cache",
@@ -180,18 +216,21 @@ DATA_SERVICES: dict[str, dict] = {
         "port": 6379,
         "image": "redis:7.4.1-bookworm",
         "url": "redis://{host}:6379/0",
+        "password_var": None,
         "healthcheck": ["CMD", "redis-cli", "ping"],
         "container_env": {},
         "command": ["redis-server", "--appendonly", "yes"],
+        "data_dir": "/data",
         "dev": {
             "uid": 999,
             "writable_dirs": ["/tmp"],
-            "env": [],
+            "env": {},
             "probe": ["redis-cli", "ping"],
             "storage": "1Gi",
+            "inherit_container_env": True,
         },
-        "data_dir": "/data",
-        "secret": False,
+        "use": "a hit counter incremented at POST /api/redis/hits",
+        "needs_migration": False,
         "available": True,
     },
     "memcached": {
@@ -200,9 +239,23 @@ DATA_SERVICES: dict[str, dict] = {
         "env": "MEMCACHED_SERVERS",
         "port": 11211,
         "image": "memcached:1.6.32-bookworm",
-        "secret": False,
-        "available": False,
-        "unavailable_reason": "Memcached is planned (issue: data services)",
+        "url": "{host}:11211",
+        "password_var": None,
+        "healthcheck": ["CMD", "bash", "-c", MEMCACHED_PROBE],
+        "container_env": {},
+        "command": ["memcached", "--memory-limit=64"],
+        "data_dir": None,
+        "dev": {
+            "uid": 11211,
+            "writable_dirs": [],
+            "env": {},
+            "probe": ["bash", "-c", MEMCACHED_PROBE],
+            "storage": None,
+            "inherit_container_env": True,
+        },
+        "use": "a greeting cached for 30 seconds at GET /api/memcached/greeting",
+        "needs_migration": False,
+        "available": True,
     },
     "kafka": {
         "resource_type": "message-broker",
@@ -210,19 +263,74 @@ DATA_SERVICES: dict[str, dict] = {
         "env": "KAFKA_BROKERS",
         "port": 9092,
         "image": "apache/kafka:3.9.0",
-        "secret": False,
-        "available": False,
-        "unavailable_reason": "Kafka is planned (issue: data services)",
+        "url": "{host}:9092",
+        # In compose the app talks to the broker's internal listener; the host uses localhost:9092.
+        "compose_url": "kafka:19092",
+        "password_var": None,
+        "healthcheck": [
+            "CMD-SHELL",
+            "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092 > /dev/null",
+        ],
+        "container_env": {
+            "KAFKA_NODE_ID": "1",
+            "KAFKA_PROCESS_ROLES": "broker,controller",
+            "KAFKA_LISTENERS": "INTERNAL://:19092,EXTERNAL://:9092,CONTROLLER://:9093",
+            "KAFKA_ADVERTISED_LISTENERS": "INTERNAL://kafka:19092,EXTERNAL://localhost:9092",
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": (
+                "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            ),
+            "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
+            "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+            "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        },
+        "command": [],
+        "data_dir": "/var/lib/kafka/data",
+        "dev": {
+            "uid": 1000,
+            "writable_dirs": ["/tmp", "/opt/kafka/logs", "/mnt/shared/config"],
+            "env": {
+                "KAFKA_NODE_ID": "1",
+                "KAFKA_PROCESS_ROLES": "broker,controller",
+                "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+                "KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://kafka:9092",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_LOG_DIRS": "/var/lib/kafka/data",
+            },
+            "probe": ["/opt/kafka/bin/kafka-broker-api-versions.sh", "--bootstrap-server", "localhost:9092"],
+            "storage": "2Gi",
+            "inherit_container_env": False,  # compose's two listeners do not apply in the cluster
+        },
+        "use": "events published at POST /api/kafka/events and consumed in the background",
+        "needs_migration": False,
+        "available": True,
     },
     "rabbitmq": {
         "resource_type": "message-broker",
         "label": "RabbitMQ",
         "env": "RABBITMQ_URL",
         "port": 5672,
-        "image": "rabbitmq:4.0.4-management",
-        "secret": True,
-        "available": False,
-        "unavailable_reason": "RabbitMQ is planned (issue: data services)",
+        "image": "rabbitmq:4.0.4",
+        "url": "amqp://app:{password}@{host}:5672/",
+        "password_var": "RABBITMQ_PASSWORD",
+        "healthcheck": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+        "container_env": {"RABBITMQ_DEFAULT_USER": "app", "RABBITMQ_DEFAULT_PASS": "{password}"},
+        "command": [],
+        "data_dir": "/var/lib/rabbitmq",
+        "dev": {
+            "uid": 999,
+            "writable_dirs": ["/tmp"],
+            "env": {},
+            "probe": ["rabbitmq-diagnostics", "-q", "ping"],
+            "storage": "1Gi",
+            "inherit_container_env": True,
+        },
+        "use": "events published at POST /api/rabbitmq/events and consumed in the background",
+        "needs_migration": False,
+        "available": True,
     },
 }
 

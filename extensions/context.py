@@ -22,10 +22,13 @@ from jinja2.ext import Extension
 
 
 def _load_catalog():
-    name = "cn_template_catalog"
+    # Keyed by path: `copier update` loads two releases of this template in one process, and each must
+    # see its own catalog.
+    path = Path(__file__).with_name("catalog.py").resolve()
+    name = f"cn_template_catalog_{abs(hash(str(path)))}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("catalog.py"))
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -193,13 +196,34 @@ def _service(key: str, slug: str) -> dict:
     entry = dict(catalog.DATA_SERVICES[key])
     entry["key"] = key
     entry["host"] = key  # compose service name and in-cluster Service name of the dev instance
-    url = entry.get("url", "")
+    url, var = entry["url"], entry["password_var"]
+    compose_password = f"${{{var}:-app}}" if var else ""
+    entry["secret"] = bool(var)
     entry["local_url"] = url.format(host="localhost", password="app")
-    entry["compose_url"] = url.format(host=key, password="${POSTGRES_PASSWORD:-app}")
-    entry["dev_url"] = url.format(host=key, password="dev-only-password")
+    entry["compose_url"] = entry.get("compose_url") or url.format(host=key, password=compose_password)
+    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD)
     entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME")
+    entry["container_env"] = {
+        name: value.format(password=compose_password) for name, value in entry["container_env"].items()
+    }
+    # The dev instance reads its password from the dev Secret, under the same name compose uses.
+    dev_env = [{"name": name, "value": value} for name, value in entry["dev"]["env"].items()]
+    dev_env += [
+        {"name": name, "secret_key": var}
+        for name, value in catalog.DATA_SERVICES[key]["container_env"].items()
+        if value == "{password}"
+    ]
+    dev_env += [
+        {"name": name, "value": value}
+        for name, value in catalog.DATA_SERVICES[key]["container_env"].items()
+        if value != "{password}" and name not in entry["dev"]["env"] and entry["dev"]["inherit_container_env"]
+    ]
+    entry["dev"] = {**entry["dev"], "env": sorted(dev_env, key=lambda item: item["name"])}
     entry["secret_name"] = f"{slug}-{key}"
     return entry
+
+
+DEV_PASSWORD = "dev-only-password"
 
 
 def derive(answers: dict) -> dict:
@@ -223,6 +247,10 @@ def derive(answers: dict) -> dict:
             deps["direct"] += packages[part]["direct"]
             deps["lock"] += packages[part]["lock"]
     deps["lock"] = sorted(set(deps["lock"]), key=str.lower)
+    migrating = [svc for svc in services if svc["needs_migration"]]
+    migration = None
+    if migrating and "migrate_command" in rt:
+        migration = {"command": rt["migrate_command"], "services": migrating}
     spec = {
         "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
         "port": port,
@@ -243,6 +271,8 @@ def derive(answers: dict) -> dict:
         "services": services,
         "service_env": {key: entry["env"] for key, entry in catalog.DATA_SERVICES.items()},
         "secret_services": [svc for svc in services if svc["secret"]],
+        "dev_password": DEV_PASSWORD,
+        "migration": migration,
         "image_repository": image_repository,
         "initial_version": catalog.INITIAL_VERSION,
         "registry_host": answers["image_registry"].split("/")[0],

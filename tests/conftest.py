@@ -30,8 +30,19 @@ def render(copie_session):
     return _render
 
 
+ARTIFACTS = {".git", ".venv", ".pytest_cache", ".ruff_cache", "__pycache__", "node_modules", "target"}
+
+
 def rendered_files(project: Path) -> list[Path]:
-    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+    """Files Copier wrote (not what later build tiers left in the shared render)."""
+    return sorted(
+        p
+        for p in project.rglob("*")
+        if p.is_file()
+        and not ARTIFACTS & set(p.parts)
+        and not any(part.endswith(".egg-info") for part in p.parts)
+        and p.name != ".env"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from matrix import DEFAULT
-from servers import Postgres, Redis, free_port, wait_for_port
+from matrix import DEFAULT, Variant
+from servers import Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +146,111 @@ def test_make_run_serves_the_app(render, built, servers):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)
         (project / ".env").unlink()
+
+
+REAL = Variant("python", "kubernetes", "none", ("postgres", "redis", "memcached", "rabbitmq"))
+
+
+def post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def eventually(fn, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def every_server():
+    servers = {
+        "postgres": Postgres().start(),
+        "redis": Redis().start(),
+        "memcached": Memcached().start(),
+        "rabbitmq": RabbitMQ().start(),
+    }
+    yield servers
+    for server in servers.values():
+        getattr(server, "remove", server.stop)()
+
+
+def test_every_installable_service_is_used_for_real_and_gates_readiness(render, built, every_server):
+    """PostgreSQL, Redis, Memcached and RabbitMQ: migration, one real use each, readiness per server."""
+    project = render(REAL)
+    python = built(project)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "READY_TIMEOUT_SECONDS": "1",
+        "SERVICE_NAME": "e2e",
+        "DATABASE_URL": every_server["postgres"].url,
+        "REDIS_URL": every_server["redis"].url,
+        "MEMCACHED_SERVERS": every_server["memcached"].url,
+        "RABBITMQ_URL": every_server["rabbitmq"].url,
+    }
+    migrate = subprocess.run(
+        [str(python), "-m", "service.migrate"],
+        cwd=project / "app",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    proc = subprocess.Popen(
+        [str(python), "-m", "service"],
+        cwd=project / "app",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port)
+        status, body = wait_ready(port, 200, timeout=30)
+        assert status == 200, body
+        assert set(json.loads(body)["checks"]) == set(REAL.data_services)
+
+        assert post(port, "/api/postgres/visits") == (200, {"visits": 1})
+        assert post(port, "/api/postgres/visits") == (200, {"visits": 2})
+        assert post(port, "/api/redis/hits") == (200, {"hits": 1})
+        first = json.loads(get(port, "/api/memcached/greeting")[1])
+        second = json.loads(get(port, "/api/memcached/greeting")[1])
+        assert first["cached"] is False and second == {**first, "cached": True}
+
+        status, _ = eventually(
+            lambda: (s := post(port, "/api/rabbitmq/events", {"message": "hello"}))[0] == 202 and s
+        )
+        assert status == 202
+        consumed = eventually(lambda: json.loads(get(port, "/api/rabbitmq/events")[1])["consumed"] >= 1)
+        assert consumed, "the background consumer must receive the published event"
+        assert json.loads(get(port, "/api/rabbitmq/events")[1]) == {"consumed": 1, "last": "hello"}
+
+        for name in ("memcached", "rabbitmq", "postgres", "redis"):
+            server = every_server[name]
+            server.stop()
+            status, body = wait_ready(port, 503)
+            assert status == 503 and json.loads(body)["checks"][name] != "ok", (name, body)
+            server.start()
+            status, body = wait_ready(port, 200, timeout=60)
+            assert status == 200, (name, body)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

@@ -13,11 +13,12 @@ import yaml
 from copier import run_copy
 
 from conftest import rendered_files
-from matrix import DEFAULT, REFUSED, ROOT, all_variants, questions
+from matrix import DEFAULT, REFUSED, ROOT, all_variants, load_extension, questions
 
 pytestmark = pytest.mark.render
 
 VARIANTS = all_variants()
+EXT = load_extension()
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{#|\bjinja\b")
 
 
@@ -68,18 +69,24 @@ def test_variant_renders_complete_and_clean(render, variant):
 def test_compose_wires_every_service(render, variant):
     compose = yaml.safe_load((render(variant) / "compose.yaml").read_text())
     app = compose["services"]["app"]
-    assert set(compose["services"]) == {"app", *variant.data_services}
-    assert app.get("depends_on", {}) == {
-        key: {"condition": "service_healthy"} for key in variant.data_services
-    }
+    migrate = {"migrate"} if "postgres" in variant.data_services else set()
+    assert set(compose["services"]) == {"app", *variant.data_services, *migrate}
+    expected = {key: {"condition": "service_healthy"} for key in variant.data_services}
+    expected.update({key: {"condition": "service_completed_successfully"} for key in migrate})
+    assert app.get("depends_on", {}) == expected
+    if migrate:
+        job = compose["services"]["migrate"]
+        assert job["read_only"] is True and job["user"] == "10001:10001" and job["restart"] == "no"
+        assert job["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert app["read_only"] is True and app["cap_drop"] == ["ALL"]
     assert app["user"] == "10001:10001"
     for key in variant.data_services:
         service = compose["services"][key]
         assert service["healthcheck"]["test"], key
         assert re.fullmatch(r"[a-z0-9./-]+:\d[\w.-]*", service["image"]), f"{key} image must be pinned"
-        volume = service["volumes"][0].split(":")[0]
-        assert volume in compose["volumes"]
+        if EXT.catalog.DATA_SERVICES[key]["data_dir"]:
+            volume = service["volumes"][0].split(":")[0]
+            assert volume in compose["volumes"], f"{key} data must live in a named volume"
     env_names = [name for name in app["environment"]]
     answers = yaml.safe_load((render(variant) / ".copier-answers.yml").read_text())
     assert answers["data_services"] == list(variant.data_services)

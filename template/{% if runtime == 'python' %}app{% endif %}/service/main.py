@@ -11,8 +11,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from .checks import Check, Dependencies, run_checks
+from .checks import Check, Store, run_checks
 from .config import Settings
+from .data import build_stores
 from .metrics import Metrics
 
 log = logging.getLogger("service")
@@ -20,18 +21,23 @@ log = logging.getLogger("service")
 PROBES = {"/healthz", "/readyz", "/metrics"}
 
 
-def create_app(settings: Settings, checks: dict[str, Check] | None = None) -> FastAPI:
-    """Build the app. Tests pass `checks` to stand in for the real data services."""
-    deps = Dependencies(settings) if checks is None else None
-    active_checks = deps.checks if deps is not None else checks
+def create_app(
+    settings: Settings, stores: list[Store] | None = None, checks: dict[str, Check] | None = None
+) -> FastAPI:
+    """Build the app. Tests pass stand-in `stores`, or only `checks`, for the real services."""
+    if stores is None:
+        stores = [] if checks is not None else build_stores(settings)
+    active_checks = checks if checks is not None else {store.name: store.check for store in stores}
     metrics = Metrics(CollectorRegistry())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for store in stores:
+            await store.start()
         log.info("started", extra={"port": settings.port, "checks": sorted(active_checks)})
         yield
-        if deps is not None:
-            await deps.close()
+        for store in stores:
+            await store.close()
         log.info("stopped")
 
     app = FastAPI(title=settings.service_name, version=settings.service_version, lifespan=lifespan)
@@ -83,5 +89,8 @@ def create_app(settings: Settings, checks: dict[str, Check] | None = None) -> Fa
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for store in stores:
+        app.include_router(store.router, prefix=f"/api/{store.name}")
 
     return app
