@@ -38,6 +38,8 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "python:3.12.7-slim-bookworm",
         "run_image": "python:3.12.7-slim-bookworm",
         "tmp_dirs": ["/tmp"],
+        # Data services whose client this runtime's app implements (others are refused at the prompt).
+        "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # How the image runs its schema migration step (compose `migrate`, Kubernetes initContainer).
         "migrate_command": ["python", "-m", "service.migrate"],
         "commands": {

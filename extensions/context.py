@@ -100,6 +100,19 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
+def services_error(runtime: Any, services: Any) -> str:
+    """Why the runtime's app cannot use some chosen data services, or "" when it can use them all."""
+    entry = catalog.RUNTIMES.get(str(runtime))
+    if entry is None:
+        return ""
+    missing = [key for key in services or [] if key not in entry.get("services", ())]
+    if not missing:
+        return ""
+    labels = ", ".join(catalog.DATA_SERVICES[key]["label"] for key in missing)
+    reason = entry.get("services_reason", "its client libraries are not wired yet")
+    return f"the {entry['label']} app does not support {labels} yet: {reason}"
+
+
 # --- quoting filters ------------------------------------------------------------------------------
 
 
@@ -306,3 +319,4 @@ class Filters(Extension):
         super().__init__(environment)
         environment.filters.update(FILTERS)
         environment.globals["unavailable_error"] = unavailable_error
+        environment.globals["services_error"] = services_error

@@ -14,7 +14,28 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def render(copie_session):
+def template_copy(tmp_path_factory) -> Path:
+    """The template as it is in the working tree, outside git: Copier renders it without cloning."""
+    import shutil
+    import subprocess
+
+    dest = tmp_path_factory.mktemp("template")
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def render(copie_session, template_copy):
     """render(variant_or_answers) -> project dir, rendered once per session per answers."""
     cache: dict[str, Path] = {}
 
@@ -22,7 +43,7 @@ def render(copie_session):
         answers = target.answers if isinstance(target, Variant) else dict(target)
         key = repr(sorted(answers.items(), key=lambda item: item[0]))
         if key not in cache:
-            result = copie_session.copy(extra_answers=answers)
+            result = copie_session.copy(extra_answers=answers, template_dir=template_copy)
             assert result.exit_code == 0, result.exception
             cache[key] = result.project_dir
         return cache[key]

@@ -253,3 +253,10 @@ def test_macro_dev_instance_is_hardened_and_wired(k8s):
     ingress = docs[2]["spec"]["ingress"][0]
     assert ingress["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "shop"}
     assert ingress["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+def test_services_error_names_what_the_runtime_lacks(monkeypatch):
+    assert ext.services_error("python", ["postgres", "kafka"]) == ""
+    monkeypatch.setitem(ext.catalog.RUNTIMES["python"], "services", ["postgres"])
+    message = ext.services_error("python", ["postgres", "kafka", "redis"])
+    assert message.startswith("the Python app does not support Kafka, Redis yet")
