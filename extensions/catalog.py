@@ -28,6 +28,18 @@ APP_ENV = {
 
 READY_TIMEOUT_SECONDS = 2
 
+OBSERVABILITY = {
+    # Standard OpenTelemetry variable: traces are exported over OTLP/HTTP when it is set.
+    "otlp_env": "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "otlp_port": 4318,
+    "collector_image": "otel/opentelemetry-collector-contrib:0.114.0",
+    # Where the in-cluster collector is expected (change in the overlay's ConfigMap to match yours).
+    "cluster_endpoint": "http://otel-collector.observability.svc:4318",
+    # Alert thresholds rendered into the PrometheusRule.
+    "error_ratio": 0.05,
+    "latency_p95_seconds": 0.5,
+}
+
 INITIAL_VERSION = "0.1.0"
 """Version a new project starts at; also its first image tag."""
 
@@ -59,7 +71,7 @@ RUNTIMES: dict[str, dict] = {
             # "direct" goes to pyproject.toml as ranges; "lock" is the exact, resolved set that
             # requirements.lock pins for reproducible images (resolved together, per service).
             "base": {
-                "direct": ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "prometheus-client>=0.20,<1"],
+                "direct": ["fastapi>=0.165,<1", "uvicorn>=0.30,<1", "prometheus-client>=0.20,<1"],
                 "lock": [
                     "annotated-doc==0.0.7",
                     "annotated-types==0.8.0",
@@ -98,6 +110,25 @@ RUNTIMES: dict[str, dict] = {
                     "pamqp==4.0.1",
                     "propcache==0.5.4",
                     "yarl==1.25.1",
+                ],
+            },
+            "observability": {
+                "direct": ["opentelemetry-sdk>=1.27,<2", "opentelemetry-exporter-otlp-proto-http>=1.27,<2"],
+                "lock": [
+                    "certifi==2026.10.18",
+                    "charset-normalizer==3.5.2",
+                    "googleapis-common-protos==1.76.0",
+                    "opentelemetry-api==1.45.2",
+                    "opentelemetry-exporter-http-transport==0.66b2",
+                    "opentelemetry-exporter-otlp-common==0.66b2",
+                    "opentelemetry-exporter-otlp-proto-common==1.45.2",
+                    "opentelemetry-exporter-otlp-proto-http==1.45.2",
+                    "opentelemetry-proto==1.45.2",
+                    "opentelemetry-sdk==1.45.2",
+                    "opentelemetry-semantic-conventions==0.66b2",
+                    "protobuf==7.36.2",
+                    "requests==2.34.2",
+                    "urllib3==2.8.0",
                 ],
             },
             "dev": {"direct": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1"]},

@@ -250,12 +250,15 @@ def derive(answers: dict) -> dict:
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)
     env_names = list(app_env.values()) + [svc["env"] for svc in services]
+    if answers.get("observability"):
+        env_names.append(catalog.OBSERVABILITY["otlp_env"])
     package_slug = re.sub(r"[^a-z0-9]", "", slug) or "app"
     if package_slug[0].isdigit():
         package_slug = "app" + package_slug
     packages = rt.get("packages", {})
     deps = {"direct": [], "lock": [], "dev": packages.get("dev", {}).get("direct", [])}
-    for part in ["base"] + [svc["key"] for svc in services]:
+    observability = bool(answers.get("observability"))
+    for part in ["base"] + [svc["key"] for svc in services] + (["observability"] if observability else []):
         if part in packages:
             deps["direct"] += packages[part]["direct"]
             deps["lock"] += packages[part]["lock"]
@@ -286,6 +289,8 @@ def derive(answers: dict) -> dict:
         "secret_services": [svc for svc in services if svc["secret"]],
         "dev_password": DEV_PASSWORD,
         "migration": migration,
+        "obs": catalog.OBSERVABILITY,
+        "config_env": list(app_env.values()) + ([catalog.OBSERVABILITY["otlp_env"]] if observability else []),
         "image_repository": image_repository,
         "initial_version": catalog.INITIAL_VERSION,
         "registry_host": answers["image_registry"].split("/")[0],

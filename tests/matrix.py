@@ -132,6 +132,9 @@ def all_variants() -> list[Variant]:
                 add(Variant(runtime, orchestrator, DEFAULT.cloud, (service,)))
         for services in service_subsets(runtime):
             add(Variant(runtime, DEFAULT.orchestrator, DEFAULT.cloud, services))
+        # the observability answer changes app code, compose and manifests: render both sides
+        for orchestrator in implemented("orchestrator"):
+            add(Variant(runtime, orchestrator, DEFAULT.cloud, everything, (("observability", False),)))
     return list(variants.values())
 
 
