@@ -156,14 +156,15 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "golang:1.23.4-bookworm",
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',
             "test": "go test ./...",
             "run": "go run .",
+            "lock": "go mod tidy",
         },
-        "available": False,
-        "unavailable_reason": "the Go runtime is planned (issue: runtimes)",
+        "available": True,
     },
     "java": {
         "label": "Java",
@@ -171,14 +172,18 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "maven:3.9.9-eclipse-temurin-17",
         "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres"],
+        "services_reason": (
+            "only the PostgreSQL JDBC driver is wired in the Java app so far; the Jedis, MongoDB, "
+            "spymemcached, kafka-clients and amqp-client clients are planned"
+        ),
         "commands": {
-            "install": "mvn -B -q dependency:go-offline",
+            "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q verify -DskipTests",
             "test": "mvn -B -q test",
-            "run": "mvn -B -q package -DskipTests && java -jar target/app.jar",
+            "run": "java -jar target/app.jar",
         },
-        "available": False,
-        "unavailable_reason": "the Java runtime is planned (issue: runtimes)",
+        "available": True,
     },
 }
 

@@ -71,7 +71,10 @@ def test_variant_renders_complete_and_clean(render, variant):
 def test_compose_wires_every_service(render, variant):
     compose = yaml.safe_load((render(variant) / "compose.yaml").read_text())
     app = compose["services"]["app"]
-    migrate = {"migrate"} if "postgres" in variant.data_services else set()
+    migrates = (
+        "postgres" in variant.data_services and "migrate_command" in EXT.catalog.RUNTIMES[variant.runtime]
+    )
+    migrate = {"migrate"} if migrates else set()
     collector = {"otel-collector"} if dict(variant.extra).get("observability", True) else set()
     assert set(compose["services"]) == {"app", *variant.data_services, *migrate, *collector}
     expected = {key: {"condition": "service_healthy"} for key in variant.data_services}
