@@ -1,4 +1,5 @@
-"""Build tier: the generated app installs with its own `make install`, and its `make lint test` pass."""
+"""Build tier: each runtime's generated app installs with its own `make install`, and `make lint test` pass,
+with no data services and with every one the runtime supports."""
 
 from __future__ import annotations
 
@@ -8,21 +9,34 @@ import sys
 import pytest
 
 from matrix import edge_variants
+from runtimes import Driver
 
 pytestmark = pytest.mark.build
 
-PYTHON = [v for v in edge_variants() if v.runtime == "python"]
+# One per runtime and service set: the app does not depend on the orchestrator or the cloud.
+APPS = list(
+    {
+        (v.runtime, v.data_services, v.extra): v
+        for v in edge_variants()
+        if v.orchestrator == "kubernetes" and v.cloud == "none"
+    }.values()
+)
+PYTHON = [v for v in APPS if v.runtime == "python"]
 
 
-@pytest.mark.parametrize("variant", PYTHON, ids=[v.id for v in PYTHON])
-def test_python_app_installs_and_its_lint_and_tests_pass(render, built, variant):
+@pytest.mark.parametrize("variant", APPS, ids=[v.id for v in APPS])
+def test_app_installs_and_its_lint_and_tests_pass(render, built, variant):
     project = render(variant)
-    python = built(project)
-    proc = subprocess.run(["make", "lint", "test"], cwd=project, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert " passed" in proc.stdout and " failed" not in proc.stdout
-    check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True, check=False)
-    assert check.returncode == 0, check.stdout
+    built(project, variant.runtime)
+    proc = subprocess.run(
+        ["make", "lint", "test"],
+        cwd=project,
+        env=Driver(variant.runtime).env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
 
 
 @pytest.mark.parametrize("variant", PYTHON, ids=[v.id for v in PYTHON])

