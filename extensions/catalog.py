@@ -249,23 +249,157 @@ ORCHESTRATORS: dict[str, dict] = {
 }
 
 CLOUDS: dict[str, dict] = {
+    # `terraform`: the facts infra/terraform/ reads, so every cloud renders the same variables and
+    # outputs. `services`: the cloud's offering for each data service; `managed: False` means none
+    # exists and the service runs in the cluster (Terraform then keeps only its credentials).
+    # `auth` is how the app authenticates: "password" (in the cloud's secret store), "iam" (the
+    # app's workload identity, no secret) or "none" (network isolation only).
     "none": {"label": "None (local cluster)", "available": True},
     "aws": {
         "label": "AWS (EKS, ECR, RDS)",
-        "available": False,
-        "unavailable_reason": "AWS Terraform is planned (issue: clouds)",
+        "available": True,
+        "terraform": {
+            "providers": [{"name": "aws", "source": "hashicorp/aws", "version": "~> 5.100"}],
+            "kubernetes": "Amazon EKS",
+            "registry": "Amazon ECR",
+            "network": "VPC with private subnets in three zones and one NAT gateway",
+            "secret_store": "AWS Secrets Manager",
+            "encryption": "a customer-managed AWS KMS key (yearly rotation)",
+            "workload_identity": "IAM Roles for Service Accounts (IRSA)",
+            "ci_identity": "an IAM role trusted by GitHub's OIDC provider",
+            "state_backend": "an S3 bucket with a DynamoDB lock table",
+            "region": {"default": "us-east-1", "pattern": "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"},
+            "account": {"what": "AWS account ID", "pattern": "^[0-9]{12}$", "example": "123456789012"},
+            "node_instance_type": "m6i.large",
+            "ci": {
+                "action": "aws-actions/configure-aws-credentials@v4",
+                "inputs": {"role-to-assume": "AWS_ROLE_ARN", "aws-region": "AWS_REGION"},
+            },
+            "login": "aws sso login",
+        },
+        "services": {
+            "postgres": {"offering": "Amazon RDS for PostgreSQL", "managed": True, "auth": "password"},
+            "mongodb": {"offering": "Amazon DocumentDB (MongoDB API)", "managed": True, "auth": "password"},
+            "redis": {"offering": "Amazon ElastiCache for Redis", "managed": True, "auth": "password"},
+            "memcached": {"offering": "Amazon ElastiCache for Memcached", "managed": True, "auth": "none"},
+            "kafka": {"offering": "Amazon MSK (IAM auth)", "managed": True, "auth": "iam"},
+            "rabbitmq": {"offering": "Amazon MQ for RabbitMQ", "managed": True, "auth": "password"},
+        },
     },
     "gcp": {
         "label": "Google Cloud (GKE, Artifact Registry, Cloud SQL)",
-        "available": False,
-        "unavailable_reason": "GCP Terraform is planned (issue: clouds)",
+        "available": True,
+        "terraform": {
+            "providers": [
+                {"name": "google", "source": "hashicorp/google", "version": "~> 6.36"},
+                {"name": "random", "source": "hashicorp/random", "version": "~> 3.7"},
+            ],
+            "kubernetes": "Google Kubernetes Engine (GKE)",
+            "registry": "Artifact Registry",
+            "network": "VPC with one private subnet, Cloud NAT and private service access",
+            "secret_store": "Secret Manager",
+            "encryption": "a Cloud KMS key (90-day rotation)",
+            "workload_identity": "GKE Workload Identity",
+            "ci_identity": "a service account behind a Workload Identity Federation pool for GitHub",
+            "state_backend": "a GCS bucket (locking built in)",
+            "region": {"default": "us-central1", "pattern": "^[a-z]+-[a-z]+[0-9]+$"},
+            "account": {
+                "what": "Google Cloud project ID",
+                "pattern": "^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+                "example": "acme-prod-1234",
+            },
+            "node_instance_type": "e2-standard-4",
+            "ci": {
+                "action": "google-github-actions/auth@v2",
+                "inputs": {
+                    "workload_identity_provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
+                    "service_account": "GCP_SERVICE_ACCOUNT",
+                },
+            },
+            "login": "gcloud auth application-default login",
+        },
+        "services": {
+            "postgres": {"offering": "Cloud SQL for PostgreSQL", "managed": True, "auth": "password"},
+            "mongodb": {
+                "offering": "in-cluster MongoDB",
+                "managed": False,
+                "auth": "password",
+                "why": "Google Cloud has no managed MongoDB of its own (MongoDB Atlas is a separate contract)",
+            },
+            "redis": {"offering": "Memorystore for Redis", "managed": True, "auth": "password"},
+            "memcached": {"offering": "Memorystore for Memcached", "managed": True, "auth": "none"},
+            "kafka": {"offering": "Managed Service for Apache Kafka", "managed": True, "auth": "iam"},
+            "rabbitmq": {
+                "offering": "in-cluster RabbitMQ",
+                "managed": False,
+                "auth": "password",
+                "why": "Google Cloud has no managed RabbitMQ",
+            },
+        },
     },
     "azure": {
         "label": "Azure (AKS, ACR, Azure Database)",
-        "available": False,
-        "unavailable_reason": "Azure Terraform is planned (issue: clouds)",
+        "available": True,
+        "terraform": {
+            "providers": [
+                {"name": "azurerm", "source": "hashicorp/azurerm", "version": "~> 4.30"},
+                {"name": "random", "source": "hashicorp/random", "version": "~> 3.7"},
+            ],
+            "kubernetes": "Azure Kubernetes Service (AKS)",
+            "registry": "Azure Container Registry (ACR)",
+            "network": "VNet with private subnets and a NAT gateway",
+            "secret_store": "Azure Key Vault",
+            "encryption": "platform-managed keys; Key Vault keys for AKS secrets (yearly rotation)",
+            "workload_identity": "Microsoft Entra Workload ID",
+            "ci_identity": "a user-assigned managed identity with a federated credential for GitHub",
+            "state_backend": "an Azure Storage blob container (lease locking built in)",
+            "region": {"default": "eastus2", "pattern": "^[a-z]+[0-9]?$"},
+            "account": {
+                "what": "Azure subscription ID",
+                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                "example": "00000000-0000-0000-0000-000000000000",
+            },
+            "node_instance_type": "Standard_D4s_v5",
+            "ci": {
+                "action": "azure/login@v2",
+                "inputs": {
+                    "client-id": "AZURE_CLIENT_ID",
+                    "tenant-id": "AZURE_TENANT_ID",
+                    "subscription-id": "AZURE_SUBSCRIPTION_ID",
+                },
+            },
+            "login": "az login",
+        },
+        "services": {
+            "postgres": {
+                "offering": "Azure Database for PostgreSQL flexible server",
+                "managed": True,
+                "auth": "password",
+            },
+            "mongodb": {"offering": "Azure Cosmos DB for MongoDB", "managed": True, "auth": "password"},
+            "redis": {"offering": "Azure Cache for Redis", "managed": True, "auth": "password"},
+            "memcached": {
+                "offering": "in-cluster Memcached",
+                "managed": False,
+                "auth": "none",
+                "why": "Azure has no managed Memcached (Azure Cache for Redis is its managed cache)",
+            },
+            "kafka": {"offering": "Azure Event Hubs (Kafka endpoint)", "managed": True, "auth": "iam"},
+            "rabbitmq": {
+                "offering": "in-cluster RabbitMQ",
+                "managed": False,
+                "auth": "password",
+                "why": "Azure has no managed RabbitMQ",
+            },
+        },
     },
 }
+
+TERRAFORM_VERSION = "1.11.4"
+"""Terraform the generated CI installs; versions.tf requires >= 1.11 (write-only arguments)."""
+
+INFRA_NAME_MAX = 16
+"""Longest resource-name prefix (`var.name`): leaves room for suffixes within every cloud's limits."""
 
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},

@@ -202,6 +202,30 @@ def _service(key: str, slug: str) -> dict:
     return entry
 
 
+def infra_name(slug: str) -> str:
+    """The Terraform resource-name prefix: the slug cut to INFRA_NAME_MAX, starting with a letter, >= 3."""
+    name = slug if slug[:1].isalpha() else f"app-{slug}"
+    name = name[: catalog.INFRA_NAME_MAX].rstrip("-")
+    return name if len(name) >= 3 else f"{name}-app"
+
+
+def _infra(answers: dict, services: list[dict]) -> dict:
+    """What infra/terraform/ reads: the cloud's facts and, per chosen service, its offering there."""
+    cloud = catalog.CLOUDS[answers["cloud"]]
+    if "terraform" not in cloud:
+        return {"name": infra_name(answers["project_slug"]), "tf": {}, "services": []}
+    offered = []
+    for svc in services:
+        offer = cloud["services"][svc["key"]]
+        offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+    return {
+        "name": infra_name(answers["project_slug"]),
+        "tf": cloud["terraform"],
+        "services": offered,
+        "terraform_version": catalog.TERRAFORM_VERSION,
+    }
+
+
 def derive(answers: dict) -> dict:
     """Every computed value, from the answers alone. Pure: same answers, same result."""
     slug = answers["project_slug"]
@@ -249,6 +273,7 @@ def derive(answers: dict) -> dict:
         "service_spec": spec,
         "orchestrator_info": catalog.ORCHESTRATORS[answers["orchestrator"]],
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
+        "infra": _infra(answers, services),
         "runtime_info": rt,
         "deps": deps,
         "go_module": f"example.com/{slug}",
