@@ -292,6 +292,7 @@ CLOUDS: dict[str, dict] = {
         "terraform": {
             "providers": [
                 {"name": "google", "source": "hashicorp/google", "version": "~> 6.36"},
+                {"name": "google-beta", "source": "hashicorp/google-beta", "version": "~> 6.36"},
                 {"name": "random", "source": "hashicorp/random", "version": "~> 3.7"},
             ],
             "kubernetes": "Google Kubernetes Engine (GKE)",
