@@ -259,6 +259,7 @@ CLOUDS: dict[str, dict] = {
         "label": "AWS (EKS, ECR, RDS)",
         "available": True,
         "terraform": {
+            "name": "AWS",
             "providers": [{"name": "aws", "source": "hashicorp/aws", "version": "~> 5.100"}],
             "kubernetes": "Amazon EKS",
             "registry": "Amazon ECR",
@@ -274,6 +275,9 @@ CLOUDS: dict[str, dict] = {
             "ci": {
                 "action": "aws-actions/configure-aws-credentials@v4",
                 "inputs": {"role-to-assume": "AWS_ROLE_ARN", "aws-region": "AWS_REGION"},
+                "env": {},
+                "env_from_vars": {},
+                "note": "",
             },
             "login": "aws sso login",
         },
@@ -290,6 +294,7 @@ CLOUDS: dict[str, dict] = {
         "label": "Google Cloud (GKE, Artifact Registry, Cloud SQL)",
         "available": True,
         "terraform": {
+            "name": "Google Cloud",
             "providers": [
                 {"name": "google", "source": "hashicorp/google", "version": "~> 6.36"},
                 {"name": "google-beta", "source": "hashicorp/google-beta", "version": "~> 6.36"},
@@ -316,6 +321,9 @@ CLOUDS: dict[str, dict] = {
                     "workload_identity_provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
                     "service_account": "GCP_SERVICE_ACCOUNT",
                 },
+                "env": {},
+                "env_from_vars": {},
+                "note": "",
             },
             "login": "gcloud auth application-default login",
         },
@@ -342,6 +350,7 @@ CLOUDS: dict[str, dict] = {
         "label": "Azure (AKS, ACR, Azure Database)",
         "available": True,
         "terraform": {
+            "name": "Azure",
             "providers": [
                 {"name": "azurerm", "source": "hashicorp/azurerm", "version": "~> 4.30"},
                 {"name": "random", "source": "hashicorp/random", "version": "~> 3.7"},
@@ -368,6 +377,17 @@ CLOUDS: dict[str, dict] = {
                     "tenant-id": "AZURE_TENANT_ID",
                     "subscription-id": "AZURE_SUBSCRIPTION_ID",
                 },
+                # azurerm fetches the OIDC token itself: tell it to, and which identity to be.
+                "env": {"ARM_USE_OIDC": "true"},
+                "env_from_vars": {
+                    "ARM_CLIENT_ID": "AZURE_CLIENT_ID",
+                    "ARM_TENANT_ID": "AZURE_TENANT_ID",
+                    "ARM_SUBSCRIPTION_ID": "AZURE_SUBSCRIPTION_ID",
+                },
+                "note": (
+                    "Plan reads Key Vault secrets, and the vault's firewall admits only `admin_cidrs`: "
+                    "run the plan job on a self-hosted runner inside the VNet or from an admitted address."
+                ),
             },
             "login": "az login",
         },
