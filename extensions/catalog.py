@@ -333,7 +333,7 @@ CLOUDS: dict[str, dict] = {
                 "offering": "in-cluster MongoDB",
                 "managed": False,
                 "auth": "password",
-                "why": "Google Cloud has no managed MongoDB of its own (MongoDB Atlas is a separate contract)",
+                "why": "Google Cloud has no managed MongoDB (MongoDB Atlas is a separate contract)",
             },
             "redis": {"offering": "Memorystore for Redis", "managed": True, "auth": "password"},
             "memcached": {"offering": "Memorystore for Memcached", "managed": True, "auth": "none"},

@@ -63,3 +63,14 @@ resource "azurerm_key_vault_key" "etcd" {
 
   depends_on = [azurerm_role_assignment.terraform_key_vault]
 }
+
+# deletion_protection: Azure refuses to delete the vault, which holds the key of the cluster's
+# secrets, while this lock stands.
+resource "azurerm_management_lock" "key_vault" {
+  count = var.deletion_protection ? 1 : 0
+
+  name       = "deletion-protection"
+  scope      = azurerm_key_vault.main.id
+  lock_level = "CanNotDelete"
+  notes      = "Set deletion_protection = false and apply before deleting it."
+}
