@@ -213,14 +213,17 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     """What infra/terraform/ reads: the cloud's facts and, per chosen service, its offering there."""
     cloud = catalog.CLOUDS[answers["cloud"]]
     if "terraform" not in cloud:
-        return {"name": infra_name(answers["project_slug"]), "tf": {}, "services": []}
+        return {"name": infra_name(answers["project_slug"]), "tf": {}, "providers": [], "services": []}
     offered = []
     for svc in services:
         offer = cloud["services"][svc["key"]]
         offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+    needed = {name for svc in offered for name in svc.get("needs", [])}
+    providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
     return {
         "name": infra_name(answers["project_slug"]),
         "tf": cloud["terraform"],
+        "providers": providers,
         "services": offered,
         "terraform_version": catalog.TERRAFORM_VERSION,
     }

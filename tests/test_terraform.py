@@ -166,6 +166,12 @@ def reference_errors(directory: Path) -> list[str]:
     for rtype in sorted(used_types):
         if rtype.split("_")[0] not in prefixes:
             errors.append(f"{rtype}: its provider is not in required_providers")
+    used_prefixes = {rtype.split("_")[0] for rtype in used_types}
+    for name in module["required_providers"]:
+        if name.split("-")[0] not in used_prefixes or (
+            name.endswith("-beta") and f"provider = {name}" not in text
+        ):
+            errors.append(f"provider {name} is required but never used")
     return errors
 
 
