@@ -8,6 +8,7 @@ make free text safe in YAML, JSON, TOML, HCL, XML, Dockerfiles and shell.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -22,10 +23,13 @@ from jinja2.ext import Extension
 
 
 def _load_catalog():
-    name = "cn_template_catalog"
+    # Keyed by path: `copier update` loads the old and the new release in one process, and each
+    # must see its own catalog.
+    path = Path(__file__).with_name("catalog.py").resolve()
+    name = "cn_template_catalog_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("catalog.py"))
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
