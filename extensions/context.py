@@ -8,6 +8,7 @@ make free text safe in YAML, JSON, TOML, HCL, XML, Dockerfiles and shell.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -22,10 +23,10 @@ from jinja2.ext import Extension
 
 
 def _load_catalog():
-    # Keyed by path: `copier update` loads two releases of this template in one process, and each must
-    # see its own catalog.
+    # Keyed by path: `copier update` loads the old and the new release in one process, and each
+    # must see its own catalog.
     path = Path(__file__).with_name("catalog.py").resolve()
-    name = f"cn_template_catalog_{abs(hash(str(path)))}"
+    name = "cn_template_catalog_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -239,6 +240,33 @@ def _service(key: str, slug: str) -> dict:
 DEV_PASSWORD = "dev-only-password"
 
 
+def infra_name(slug: str) -> str:
+    """The Terraform resource-name prefix: the slug cut to INFRA_NAME_MAX, starting with a letter, >= 3."""
+    name = slug if slug[:1].isalpha() else f"app-{slug}"
+    name = name[: catalog.INFRA_NAME_MAX].rstrip("-")
+    return name if len(name) >= 3 else f"{name}-app"
+
+
+def _infra(answers: dict, services: list[dict]) -> dict:
+    """What infra/terraform/ reads: the cloud's facts and, per chosen service, its offering there."""
+    cloud = catalog.CLOUDS[answers["cloud"]]
+    if "terraform" not in cloud:
+        return {"name": infra_name(answers["project_slug"]), "tf": {}, "providers": [], "services": []}
+    offered = []
+    for svc in services:
+        offer = cloud["services"][svc["key"]]
+        offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+    needed = {name for svc in offered for name in svc.get("needs", [])}
+    providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
+    return {
+        "name": infra_name(answers["project_slug"]),
+        "tf": cloud["terraform"],
+        "providers": providers,
+        "services": offered,
+        "terraform_version": catalog.TERRAFORM_VERSION,
+    }
+
+
 def derive(answers: dict) -> dict:
     """Every computed value, from the answers alone. Pure: same answers, same result."""
     slug = answers["project_slug"]
@@ -297,6 +325,7 @@ def derive(answers: dict) -> dict:
         "service_spec": spec,
         "orchestrator_info": catalog.ORCHESTRATORS[answers["orchestrator"]],
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
+        "infra": _infra(answers, services),
         "runtime_info": rt,
         "deps": deps,
         "go_module": f"example.com/{slug}",
