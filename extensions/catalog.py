@@ -205,7 +205,7 @@ DATA_SERVICES: dict[str, dict] = {
         "env": "DATABASE_URL",
         "port": 5432,
         "image": "postgres:16.6-bookworm",
-        "url": "postgres://app:{password}@{host}:5432/app",
+        "url": "postgres://app:{password}@{host}:5432/app?sslmode={tls}",
         "password_var": "POSTGRES_PASSWORD",
         "healthcheck": ["CMD-SHELL", "pg_isready -U app -d app"],
         "container_env": {"POSTGRES_USER": "app", "POSTGRES_DB": "app", "POSTGRES_PASSWORD": "{password}"},

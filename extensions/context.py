@@ -213,10 +213,12 @@ def _service(key: str, slug: str) -> dict:
     url, var = entry["url"], entry["password_var"]
     compose_password = f"${{{var}:-app}}" if var else ""
     entry["secret"] = bool(var)
-    entry["local_url"] = url.format(host="localhost", password="app")
-    entry["compose_url"] = entry.get("compose_url") or url.format(host=key, password=compose_password)
-    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD)
-    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME")
+    # Local and in-cluster development instances speak plain TCP; production requires TLS.
+    entry["local_url"] = url.format(host="localhost", password="app", tls="disable")
+    compose_url = url.format(host=key, password=compose_password, tls="disable")
+    entry["compose_url"] = entry.get("compose_url") or compose_url
+    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD, tls="disable")
+    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME", tls="require")
     entry["container_env"] = {
         name: value.format(password=compose_password) for name, value in entry["container_env"].items()
     }

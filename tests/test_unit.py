@@ -166,8 +166,9 @@ def test_derive_is_pure_and_complete():
 def test_derive_urls_per_environment():
     services = {svc["key"]: svc for svc in ext.derive(dict(ANSWERS))["services"]}
     pg = services["postgres"]
-    assert pg["local_url"] == "postgres://app:app@localhost:5432/app"
-    assert pg["compose_url"] == "postgres://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app"
+    assert pg["local_url"] == "postgres://app:app@localhost:5432/app?sslmode=disable"
+    assert pg["compose_url"] == "postgres://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app?sslmode=disable"
+    assert pg["prod_url"].endswith("?sslmode=require")
     assert pg["dev_url"].startswith("postgres://app:dev-only-password@postgres:5432/")
     assert services["redis"]["local_url"] == "redis://localhost:6379/0"
 
