@@ -347,7 +347,7 @@ DATA_SERVICES: dict[str, dict] = {
 
 ORCHESTRATORS: dict[str, dict] = {
     # Per orchestrator: where its files live, where the schema migration runs, and `make manifests`
-    # (help and command; {slug} is filled in by context.py) to check the files offline.
+    # (help and command; context.py fills in {slug} and {release}) to check the files offline.
     "kubernetes": {
         "label": "Kubernetes (Kustomize)",
         "deploy_dir": "deploy/kubernetes",
@@ -364,7 +364,7 @@ ORCHESTRATORS: dict[str, dict] = {
         "migration": "an initContainer of the chart's Deployment",
         "manifests": {
             "help": "Lint the chart and print its manifests",
-            "command": "helm lint --strict deploy/helm/{slug} && helm template {slug} deploy/helm/{slug}",
+            "command": "helm lint --strict deploy/helm/{slug} && helm template {release} deploy/helm/{slug}",
         },
         # Image of the chart's `helm test` pod (wget against the app's readiness endpoint).
         "test_image": "busybox:1.37.0",

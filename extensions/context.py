@@ -239,11 +239,18 @@ def _service(key: str, slug: str) -> dict:
 DEV_PASSWORD = "dev-only-password"
 
 
+HELM_RELEASE_MAX = 53
+"""Helm refuses longer release names (it appends suffixes to them)."""
+
+
 def _orchestrator(key: str, slug: str) -> dict:
     entry = dict(catalog.ORCHESTRATORS[key])
     entry["key"] = key
+    # The release name the docs suggest for the Helm chart (the slug, cut to Helm's limit).
+    entry["release"] = slug[:HELM_RELEASE_MAX].rstrip("-")
     manifests = entry["manifests"]
-    entry["manifests"] = {**manifests, "command": manifests["command"].format(slug=slug)}
+    command = manifests["command"].format(slug=slug, release=entry["release"])
+    entry["manifests"] = {**manifests, "command": command}
     return entry
 
 

@@ -55,11 +55,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-Labels of the `helm test` pod: distinct from the app's, so the Service never selects it.
+Labels of the `helm test` pod: without the app's name label, so the Service never selects it.
 */}}
 {{- define "app.testSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "app.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
 {{- end }}
 
 {{/*
