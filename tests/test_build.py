@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from matrix import edge_variants
+from matrix import DEFAULT, edge_variants
 
 pytestmark = pytest.mark.build
 
-PYTHON = [v for v in edge_variants() if v.runtime == "python"]
+# The app depends on the runtime and the data services, not on the orchestrator: build it once per set.
+PYTHON = [v for v in edge_variants() if v.runtime == "python" and v.orchestrator == DEFAULT.orchestrator]
 
 
 @pytest.mark.parametrize("variant", PYTHON, ids=[v.id for v in PYTHON])

@@ -64,6 +64,11 @@ def test_variant_renders_complete_and_clean(render, variant):
         if text:
             assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel} must end with one newline"
         assert not re.search(r"[ \t]+$", text, re.M), f"trailing whitespace in {rel}"
+        if (
+            path.suffix in {".yaml", ".yml", ".hcl", ".json", ".md", ".tpl", ".txt"}
+            or path.name == "Makefile"
+        ):
+            assert "\n\n\n" not in text and not text.startswith("\n"), f"stray blank lines in {rel}"
         if path.suffix in {".yaml", ".yml"} and not HELM_TEMPLATES.match(rel):
             list(yaml.safe_load_all(text))
         elif path.suffix == ".json":

@@ -351,3 +351,41 @@ def test_macro_deploying_section_names_every_secret(deploy_docs, orchestrator):
             assert svc["env"] in source or svc["env"].lower() in source
         else:
             assert svc["prod_url"] in source
+
+
+def render_template_file(relative: str, answers: dict, **overrides) -> str:
+    """A template file rendered with plain Jinja and derive()'s context (as Copier would, minus paths)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    env.filters.update(ext.FILTERS)
+    context = {
+        "project_name": "Shop",
+        "description": "Sells things.",
+        "owner": "group:default/shop",
+        "observability": True,
+        **answers,
+    }
+    context.update(ext.derive(context))
+    for key, value in overrides.items():
+        context[key] = {**context[key], **value} if isinstance(value, dict) else value
+    return env.get_template(relative).render(context)
+
+
+@pytest.mark.parametrize("secret_files", [True, False])
+def test_swarm_stack_delivers_credentials_with_or_without_secret_files(secret_files):
+    """A runtime whose app cannot read <NAME>_FILE gets its credentials from the deploying shell."""
+    path = "template/deploy/{% if orchestrator == 'swarm' %}swarm{% endif %}/stack.yaml.jinja"
+    text = render_template_file(
+        path, {**ANSWERS, "orchestrator": "swarm"}, service_spec={"secret_files": secret_files}
+    )
+    stack = yaml.safe_load(text)
+    environment = stack["services"]["app"]["environment"]
+    if secret_files:
+        assert environment["DATABASE_URL_FILE"] == "/run/secrets/DATABASE_URL"
+        assert stack["secrets"] == {"database_url": {"name": "shop_database_url", "external": True}}
+    else:
+        assert environment["DATABASE_URL"] == "${DATABASE_URL:?set DATABASE_URL in the deploying shell}"
+        assert "secrets" not in stack and "secrets" not in stack["services"]["app"]
+        assert "export them in the deploying shell first:\n#   DATABASE_URL\n" in text
+    assert "\n\n\n" not in text and text.endswith("\n")
