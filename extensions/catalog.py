@@ -54,6 +54,15 @@ RUNTIMES: dict[str, dict] = {
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # How the image runs its schema migration step (compose `migrate`, Kubernetes initContainer).
         "migrate_command": ["python", "-m", "service.migrate"],
+        # The image's own health check, exec form, as compose and Swarm run it ({port_env}, {path}).
+        "healthcheck": [
+            "python",
+            "-c",
+            "import os, urllib.request as r; "
+            "r.urlopen('http://127.0.0.1:%s{path}' % os.environ['{port_env}'], timeout=2)",
+        ],
+        # The app also reads `<NAME>_FILE` (a file holding the value), so Swarm secrets reach it.
+        "secret_files": True,
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -373,24 +382,49 @@ DATA_SERVICES: dict[str, dict] = {
 }
 
 ORCHESTRATORS: dict[str, dict] = {
-    "kubernetes": {"label": "Kubernetes (Kustomize)", "deploy_dir": "deploy/kubernetes", "available": True},
+    # Per orchestrator: where its files live, where the schema migration runs, and `make manifests`
+    # (help and command; context.py fills in {slug} and {release}) to check the files offline.
+    "kubernetes": {
+        "label": "Kubernetes (Kustomize)",
+        "deploy_dir": "deploy/kubernetes",
+        "migration": "an initContainer in Kubernetes",
+        "manifests": {
+            "help": "Print the dev overlay's manifests",
+            "command": "kubectl kustomize deploy/kubernetes/overlays/dev",
+        },
+        "available": True,
+    },
     "helm": {
         "label": "Helm chart",
         "deploy_dir": "deploy/helm",
-        "available": False,
-        "unavailable_reason": "the Helm chart is planned (issue: orchestrators)",
+        "migration": "an initContainer of the chart's Deployment",
+        "manifests": {
+            "help": "Lint the chart and print its manifests",
+            "command": "helm lint --strict deploy/helm/{slug} && helm template {release} deploy/helm/{slug}",
+        },
+        # Image of the chart's `helm test` pod (wget against the app's readiness endpoint).
+        "test_image": "busybox:1.37.0",
+        "available": True,
     },
     "nomad": {
         "label": "Nomad job",
         "deploy_dir": "deploy/nomad",
-        "available": False,
-        "unavailable_reason": "the Nomad job is planned (issue: orchestrators)",
+        "migration": "a prestart task of the Nomad job",
+        "manifests": {
+            "help": "Check the Nomad job's format and validate it",
+            "command": "nomad fmt -check deploy/nomad && nomad job validate deploy/nomad/{slug}.nomad.hcl",
+        },
+        "available": True,
     },
     "swarm": {
         "label": "Docker Swarm stack",
         "deploy_dir": "deploy/swarm",
-        "available": False,
-        "unavailable_reason": "the Swarm stack is planned (issue: orchestrators)",
+        "migration": "a one-off job service (replicated-job) of the Swarm stack",
+        "manifests": {
+            "help": "Print the Swarm stack as it will be deployed",
+            "command": "docker stack config --compose-file deploy/swarm/stack.yaml",
+        },
+        "available": True,
     },
 }
 
@@ -583,6 +617,25 @@ RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
-"""Container resources every orchestrator renders for the app."""
+"""Container resources every orchestrator renders for the app (Kubernetes quantities; context.py
+converts them for Nomad and Swarm)."""
+
+NOMAD_MHZ_PER_CORE = 1000
+"""Nomad reserves CPU in MHz: one Kubernetes core (1000m) is rendered as this many MHz."""
+
+PROBES = {
+    # Liveness: the process is up. Readiness: every data service answers (the app's own check has a
+    # timeout of READY_TIMEOUT_SECONDS, so the probe waits one second longer). Startup: first boot.
+    "liveness": {"path": HEALTH_PATH, "period": 10, "timeout": 2, "failures": 3},
+    "readiness": {"path": READY_PATH, "period": 5, "timeout": READY_TIMEOUT_SECONDS + 1, "failures": 3},
+    "startup": {"path": HEALTH_PATH, "period": 2, "timeout": 2, "failures": 30},
+}
+"""Health checks every orchestrator renders, in seconds."""
+
+SCALING = {"replicas": 2, "min_replicas": 2, "max_replicas": 6, "cpu_utilization": 70}
+"""Replicas of the app in a production-like deployment, and the autoscaling bounds where supported."""
+
+TMPFS_SIZE_MIB = 64
+"""Size of each in-memory scratch directory (the root filesystem is read-only)."""
 
 KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"]

@@ -269,13 +269,111 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     }
 
 
+HELM_RELEASE_MAX = 53
+"""Helm refuses longer release names (it appends suffixes to them)."""
+
+
+def _orchestrator(key: str, slug: str) -> dict:
+    entry = dict(catalog.ORCHESTRATORS[key])
+    entry["key"] = key
+    # The release name the docs suggest for the Helm chart (the slug, cut to Helm's limit).
+    entry["release"] = slug[:HELM_RELEASE_MAX].rstrip("-")
+    manifests = entry["manifests"]
+    command = manifests["command"].format(slug=slug, release=entry["release"])
+    entry["manifests"] = {**manifests, "command": command}
+    return entry
+
+
+# --- the service spec: what every orchestrator renders for the app ----------------------------------
+
+
+def cpu_millicores(quantity: str) -> int:
+    """A Kubernetes CPU quantity in millicores: '100m' -> 100, '1.5' -> 1500."""
+    text = str(quantity)
+    if text.endswith("m"):
+        return int(text[:-1])
+    return round(float(text) * 1000)
+
+
+def memory_mib(quantity: str) -> int:
+    """A Kubernetes memory quantity in MiB: '128Mi' -> 128, '1Gi' -> 1024."""
+    text = str(quantity)
+    for suffix, factor in (("Mi", 1), ("Gi", 1024)):
+        if text.endswith(suffix):
+            return int(text[: -len(suffix)]) * factor
+    raise ValueError(f"memory quantity {text!r} must be in Mi or Gi")
+
+
+def _cpus(millicores: int) -> str:
+    """Millicores as Docker's decimal `cpus` ('0.1')."""
+    return f"{millicores / 1000:g}"
+
+
+def service_spec(
+    answers: dict, rt: dict, services: list[dict], image_repository: str, env: list[str]
+) -> dict:
+    """The one description of the app that compose, Kubernetes, Helm, Nomad and Swarm all render."""
+    port = int(answers["app_port"])
+    slug = answers["project_slug"]
+    names = catalog.APP_ENV
+    # Production-like settings: the app's own variables, then the data services reached without
+    # credentials; services whose URL carries a password are secrets, never config.
+    config = {
+        names["port"]: str(port),
+        names["log_level"]: "info",
+        names["service_name"]: slug,
+        names["service_version"]: catalog.INITIAL_VERSION,
+        names["ready_timeout"]: str(catalog.READY_TIMEOUT_SECONDS),
+    }
+    config.update({svc["env"]: svc["prod_url"] for svc in services if not svc["secret"]})
+    if answers.get("observability"):
+        config[catalog.OBSERVABILITY["otlp_env"]] = catalog.OBSERVABILITY["cluster_endpoint"]
+    millicores = {part: cpu_millicores(q["cpu"]) for part, q in catalog.RESOURCES.items()}
+    mib = {part: memory_mib(q["memory"]) for part, q in catalog.RESOURCES.items()}
+    healthcheck = None
+    if rt.get("healthcheck"):
+        healthcheck = [
+            arg.format(port_env=names["port"], path=catalog.HEALTH_PATH) for arg in rt["healthcheck"]
+        ]
+    return {
+        "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
+        "image_repository": image_repository,
+        "image_tag": catalog.INITIAL_VERSION,
+        "port": port,
+        "env": env,
+        "config": config,
+        "secret_env": [svc["env"] for svc in services if svc["secret"]],
+        "health_path": catalog.HEALTH_PATH,
+        "ready_path": catalog.READY_PATH,
+        "metrics_path": catalog.METRICS_PATH,
+        "probes": catalog.PROBES,
+        "healthcheck": healthcheck,
+        "resources": catalog.RESOURCES,
+        "millicores": millicores,
+        "memory_mib": mib,
+        "nomad_resources": {
+            "cpu": millicores["requests"] * catalog.NOMAD_MHZ_PER_CORE // 1000,
+            "memory": mib["requests"],
+            "memory_max": mib["limits"],
+        },
+        "swarm_resources": {
+            "reservations": {"cpus": _cpus(millicores["requests"]), "memory": f"{mib['requests']}M"},
+            "limits": {"cpus": _cpus(millicores["limits"]), "memory": f"{mib['limits']}M"},
+        },
+        "uid": catalog.APP_UID,
+        "tmp_dirs": rt["tmp_dirs"],
+        "tmpfs_mib": catalog.TMPFS_SIZE_MIB,
+        "scaling": catalog.SCALING,
+        "secret_files": bool(rt.get("secret_files")),
+    }
+
+
 def derive(answers: dict) -> dict:
     """Every computed value, from the answers alone. Pure: same answers, same result."""
     slug = answers["project_slug"]
     runtime = answers["runtime"]
     chosen = answers.get("data_services") or []
     services = [_service(key, slug) for key in catalog.DATA_SERVICES if key in chosen]
-    port = int(answers["app_port"])
     rt = dict(catalog.RUNTIMES[runtime])
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)
@@ -297,16 +395,7 @@ def derive(answers: dict) -> dict:
     migration = None
     if migrating and "migrate_command" in rt:
         migration = {"command": rt["migrate_command"], "services": migrating}
-    spec = {
-        "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
-        "port": port,
-        "env": env_names,
-        "health_path": catalog.HEALTH_PATH,
-        "ready_path": catalog.READY_PATH,
-        "metrics_path": catalog.METRICS_PATH,
-        "resources": catalog.RESOURCES,
-        "uid": catalog.APP_UID,
-    }
+    spec = service_spec(answers, rt, services, image_repository, env_names)
     return {
         "slug": slug,
         "rt": rt,
@@ -325,7 +414,7 @@ def derive(answers: dict) -> dict:
         "initial_version": catalog.INITIAL_VERSION,
         "registry_host": answers["image_registry"].split("/")[0],
         "service_spec": spec,
-        "orchestrator_info": catalog.ORCHESTRATORS[answers["orchestrator"]],
+        "orchestrator_info": _orchestrator(answers["orchestrator"], slug),
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
         "infra": _infra(answers, services),
         "runtime_info": rt,

@@ -147,6 +147,13 @@ def edge_variants() -> list[Variant]:
     ]
 
 
+def migrates(variant: Variant) -> bool:
+    """Whether the variant renders a schema-migration step (its runtime has one and a service needs it)."""
+    catalog = load_extension().catalog
+    needs = any(catalog.DATA_SERVICES[key]["needs_migration"] for key in variant.data_services)
+    return needs and "migrate_command" in catalog.RUNTIMES[variant.runtime]
+
+
 DEFAULT = Variant("python", "kubernetes", "none", ("postgres", "redis"))
 
 # Answers that must stop at the prompt, and a fragment of the reason shown.

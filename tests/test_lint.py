@@ -127,8 +127,12 @@ def test_workflow_is_actionlint_clean(render, variant):
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_makefile_targets_parse(render, variant):
     project = render(variant)
-    proc = run(["make", "-n", "install", "lint", "test", "image"], cwd=project)
+    proc = run(["make", "-n", "install", "lint", "test", "image", "manifests"], cwd=project)
     assert "cd app" in proc.stdout
+    tool = {"kubernetes": "kubectl", "helm": "helm", "nomad": "nomad", "swarm": "docker"}[
+        variant.orchestrator
+    ]
+    assert proc.stdout.splitlines()[-1].startswith(f"{tool} "), "make manifests checks the deploy files"
 
 
 def test_template_scripts_are_shellcheck_clean():

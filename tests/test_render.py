@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 
+import hcl2
 import pytest
 import yaml
 from copier import run_copy
@@ -22,6 +23,11 @@ EXT = load_extension()
 # Jinja left in output. Not flagged: GitHub Actions `${{ }}`, Prometheus `{{ $labels.x }}` and
 # Grafana legends `{{label}}`, which are the target formats' own templates.
 LEFTOVER = re.compile(r"(?<!\$)\{\{(?! \$labels\.)(?![a-z_]+\}\})|\{%|\{#|\bjinja\b")
+# Files that are Go templates once rendered (Helm's, and the Nomad job's consul-template blocks):
+# `{{` is theirs, but Jinja's statements and comments must not survive.
+GO_TEMPLATES = re.compile(r"^deploy/helm/[^/]+/templates/|^deploy/nomad/")
+JINJA_ONLY = re.compile(r"\{%|\{#|\bjinja\b")
+HELM_TEMPLATES = re.compile(r"^deploy/helm/[^/]+/templates/")  # YAML only once Helm renders them
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
@@ -55,11 +61,17 @@ def test_variant_renders_complete_and_clean(render, variant):
     for path in rendered_files(project):
         text = path.read_text()
         rel = path.relative_to(project).as_posix()
-        assert not LEFTOVER.search(text), f"leftover Jinja in {rel}"
+        leftover = JINJA_ONLY if GO_TEMPLATES.match(rel) else LEFTOVER
+        assert not leftover.search(text.replace("${{", "")), f"leftover Jinja in {rel}"
         if text:
             assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel} must end with one newline"
         assert not re.search(r"[ \t]+$", text, re.M), f"trailing whitespace in {rel}"
-        if path.suffix in {".yaml", ".yml"}:
+        if (
+            path.suffix in {".yaml", ".yml", ".hcl", ".json", ".md", ".tpl", ".txt"}
+            or path.name == "Makefile"
+        ):
+            assert "\n\n\n" not in text and not text.startswith("\n"), f"stray blank lines in {rel}"
+        if path.suffix in {".yaml", ".yml"} and not HELM_TEMPLATES.match(rel):
             list(yaml.safe_load_all(text))
         elif path.suffix == ".json":
             json.loads(text)
@@ -165,6 +177,32 @@ def test_hostile_free_text_parses_and_round_trips(render):
             list(yaml.safe_load_all(path.read_text()))
     dockerfile = (project / "app" / "Dockerfile").read_text()
     assert 'naïve: 日本 ✓"' in dockerfile and "\\${HOME}" not in dockerfile.replace("\\$", "")
+
+
+@pytest.mark.parametrize("orchestrator", ["helm", "nomad", "swarm"])
+def test_hostile_free_text_reaches_every_orchestrator(render, orchestrator):
+    project = render({**DEFAULT.answers, **HOSTILE, "orchestrator": orchestrator})
+    slug = HOSTILE["project_slug"]
+    for path in rendered_files(project):
+        if path.suffix in {".yaml", ".yml"} and not HELM_TEMPLATES.match(
+            path.relative_to(project).as_posix()
+        ):
+            list(yaml.safe_load_all(path.read_text()))
+    if orchestrator == "helm":
+        chart = yaml.safe_load((project / "deploy" / "helm" / slug / "Chart.yaml").read_text())
+        assert chart["name"] == slug
+        assert chart["description"] == " ".join(HOSTILE["description"].split())
+        assert chart["annotations"]["owner"] == HOSTILE["owner"]
+    elif orchestrator == "nomad":
+        job = hcl2.loads((project / "deploy" / "nomad" / f"{slug}.nomad.hcl").read_text())
+        meta = job["job"][0][f'"{slug}"']["meta"][0]
+        for key, answer in [("project", "project_name"), ("description", "description"), ("owner", "owner")]:
+            # python-hcl2 returns the literal as written: unquote and unescape it as Nomad does.
+            literal = meta[key].replace("$${", "${").replace("%%{", "%{")
+            assert json.loads(literal) == HOSTILE[answer], key
+    else:
+        stack = yaml.safe_load((project / "deploy" / "swarm" / "stack.yaml").read_text())
+        assert stack["services"]["app"]["environment"]["SERVICE_NAME"] == slug
 
 
 def test_readme_question_table_matches_copier_yml():

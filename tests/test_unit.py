@@ -331,3 +331,132 @@ def test_derive_infra_per_cloud():
             assert svc["secret"] == (svc["auth"] == "password")
             assert svc["managed"] or svc["why"]
         assert set(ext.catalog.CLOUDS[cloud]["services"]) == set(ext.catalog.DATA_SERVICES)
+
+
+# --- the service spec every orchestrator renders --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quantity", "millicores"), [("100m", 100), ("1", 1000), ("1.5", 1500), ("0.25", 250)]
+)
+def test_cpu_millicores(quantity, millicores):
+    assert ext.cpu_millicores(quantity) == millicores
+
+
+@pytest.mark.parametrize(("quantity", "mib"), [("128Mi", 128), ("1Gi", 1024), ("2Gi", 2048)])
+def test_memory_mib(quantity, mib):
+    assert ext.memory_mib(quantity) == mib
+
+
+def test_memory_mib_refuses_units_it_cannot_convert_exactly():
+    with pytest.raises(ValueError, match="Mi or Gi"):
+        ext.memory_mib("128M")
+
+
+def test_service_spec_splits_config_from_secrets_and_converts_resources():
+    spec = ext.derive(dict(ANSWERS))["service_spec"]
+    assert spec["config"] == {
+        "PORT": "9000",
+        "LOG_LEVEL": "info",
+        "SERVICE_NAME": "shop",
+        "SERVICE_VERSION": "0.1.0",
+        "READY_TIMEOUT_SECONDS": "2",
+        "REDIS_URL": "redis://redis.example.internal:6379/0",
+    }
+    assert spec["secret_env"] == ["DATABASE_URL"]
+    assert sorted(spec["env"]) == sorted([*spec["config"], *spec["secret_env"]])
+    assert spec["image_repository"] == "ghcr.io/acme/shop" and spec["image_tag"] == "0.1.0"
+    assert spec["millicores"] == {"requests": 100, "limits": 500}
+    assert spec["memory_mib"] == {"requests": 128, "limits": 256}
+    assert spec["nomad_resources"] == {"cpu": 100, "memory": 128, "memory_max": 256}
+    assert spec["swarm_resources"] == {
+        "reservations": {"cpus": "0.1", "memory": "128M"},
+        "limits": {"cpus": "0.5", "memory": "256M"},
+    }
+    assert spec["probes"]["readiness"]["path"] == spec["ready_path"] == "/readyz"
+    assert spec["probes"]["readiness"]["timeout"] == ext.catalog.READY_TIMEOUT_SECONDS + 1
+    assert spec["probes"]["liveness"]["path"] == spec["health_path"] == "/healthz"
+    # the image's health check requests the liveness path on the port the app reads from PORT
+    assert spec["healthcheck"][0] == "python" and "/healthz" in spec["healthcheck"][-1]
+    assert "os.environ['PORT']" in spec["healthcheck"][-1]
+
+
+def test_service_spec_without_data_services_has_no_secrets():
+    spec = ext.derive({**ANSWERS, "data_services": []})["service_spec"]
+    assert spec["secret_env"] == [] and "REDIS_URL" not in spec["config"]
+
+
+def test_every_orchestrator_is_available_with_its_checks():
+    for key in ("kubernetes", "helm", "nomad", "swarm"):
+        assert ext.unavailable_error("orchestrator", key) == ""
+        info = ext.derive({**ANSWERS, "orchestrator": key})["orchestrator_info"]
+        assert info["manifests"]["help"] and "{" not in info["manifests"]["command"]
+        assert info["migration"]
+    helm = ext.derive({**ANSWERS, "project_slug": "a" * 63, "orchestrator": "helm"})["orchestrator_info"]
+    assert helm["release"] == "a" * 53, "Helm refuses release names over 53 characters"
+    assert f"helm template {'a' * 53} deploy/helm/{'a' * 63}" in helm["manifests"]["command"]
+
+
+@pytest.fixture(scope="module")
+def deploy_docs():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
+    env.filters.update(ext.FILTERS)
+    return env.get_template("includes/deploy_docs.jinja").module
+
+
+@pytest.mark.parametrize("orchestrator", ["helm", "nomad", "swarm"])
+def test_macro_deploying_section_names_every_secret(deploy_docs, orchestrator):
+    derived = ext.derive({**ANSWERS, "orchestrator": orchestrator})
+    spec, info = derived["service_spec"], derived["orchestrator_info"]
+    text = str(getattr(deploy_docs, orchestrator)("shop", spec, derived["migration"], info))
+    assert text.startswith("## Deploying\n") and not text.endswith("\n")
+    secret = "shop_database_url" if orchestrator == "swarm" else "DATABASE_URL"
+    assert secret in text and "REDIS_URL" not in text, "only credentials need a step by hand"
+    command = {"helm": "helm install shop", "nomad": "nomad job run", "swarm": "docker stack deploy"}
+    assert command[orchestrator] in text
+    assert "UID 10001" in text.replace("\n", " ")
+    for svc in derived["services"]:
+        source = str(getattr(deploy_docs, orchestrator + "_source")(svc, "shop", spec))
+        assert "\n" not in source
+        if svc["secret"]:
+            assert svc["env"] in source or svc["env"].lower() in source
+        else:
+            assert svc["prod_url"] in source
+
+
+def render_template_file(relative: str, answers: dict, **overrides) -> str:
+    """A template file rendered with plain Jinja and derive()'s context (as Copier would, minus paths)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    env.filters.update(ext.FILTERS)
+    context = {
+        "project_name": "Shop",
+        "description": "Sells things.",
+        "owner": "group:default/shop",
+        "observability": True,
+        **answers,
+    }
+    context.update(ext.derive(context))
+    for key, value in overrides.items():
+        context[key] = {**context[key], **value} if isinstance(value, dict) else value
+    return env.get_template(relative).render(context)
+
+
+@pytest.mark.parametrize("secret_files", [True, False])
+def test_swarm_stack_delivers_credentials_with_or_without_secret_files(secret_files):
+    """A runtime whose app cannot read <NAME>_FILE gets its credentials from the deploying shell."""
+    path = "template/deploy/{% if orchestrator == 'swarm' %}swarm{% endif %}/stack.yaml.jinja"
+    text = render_template_file(
+        path, {**ANSWERS, "orchestrator": "swarm"}, service_spec={"secret_files": secret_files}
+    )
+    stack = yaml.safe_load(text)
+    environment = stack["services"]["app"]["environment"]
+    if secret_files:
+        assert environment["DATABASE_URL_FILE"] == "/run/secrets/DATABASE_URL"
+        assert stack["secrets"] == {"database_url": {"name": "shop_database_url", "external": True}}
+    else:
+        assert environment["DATABASE_URL"] == "${DATABASE_URL:?set DATABASE_URL in the deploying shell}"
+        assert "secrets" not in stack and "secrets" not in stack["services"]["app"]
+        assert "export them in the deploying shell first:\n#   DATABASE_URL\n" in text
+    assert "\n\n\n" not in text and text.endswith("\n")

@@ -55,6 +55,9 @@ DEPLOY_EDITS = {
         "LOG_LEVEL=debug",
         "LOG_LEVEL=warning",
     ),
+    "helm": ("deploy/helm/hello-service/values.yaml", 'LOG_LEVEL: "info"', 'LOG_LEVEL: "warning"'),
+    "nomad": ("deploy/nomad/hello-service.nomad.hcl", 'kill_timeout = "30s"', 'kill_timeout = "45s"'),
+    "swarm": ("deploy/swarm/stack.yaml", "replicas: 2", "replicas: 3"),
 }
 ADDED_FILE = "docs/runbook.md"
 # v0.1.0 (CHANGELOG.md): a real old release, in this repo's history.

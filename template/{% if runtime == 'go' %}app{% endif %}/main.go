@@ -23,10 +23,10 @@ import (
 const shutdownTimeout = 10 * time.Second
 
 func main() {
-	healthcheck := flag.Bool("healthcheck", false, "GET /healthz on the local server; exit 0 when it answers 200")
+	healthcheck := flag.String("healthcheck", "", "GET this path (e.g. /healthz) on the local server; exit 0 when it answers 200")
 	flag.Parse()
-	if *healthcheck {
-		if err := checkHealth(os.Getenv); err != nil {
+	if *healthcheck != "" {
+		if err := checkHealth(os.Getenv, *healthcheck); err != nil {
 			fmt.Fprintln(os.Stderr, "healthcheck:", err)
 			os.Exit(1)
 		}
@@ -88,19 +88,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 }
 
 // checkHealth asks the server on this machine for /healthz (a distroless image has no curl).
-func checkHealth(getenv func(string) string) error {
+func checkHealth(getenv func(string) string, path string) error {
 	port, err := portFromEnv(getenv)
 	if err != nil {
 		return err
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /healthz: %s", resp.Status)
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	return nil
 }

@@ -156,7 +156,7 @@ func TestRunAndShutdown(t *testing.T) {
 	go func() { done <- run(ctx, getenv, io.Discard) }()
 
 	deadline := time.Now().Add(5 * time.Second)
-	for checkHealth(getenv) != nil {
+	for checkHealth(getenv, "/healthz") != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("server did not become healthy")
 		}
@@ -171,7 +171,7 @@ func TestRunAndShutdown(t *testing.T) {
 	case <-time.After(shutdownTimeout + time.Second):
 		t.Fatal("run did not return after shutdown")
 	}
-	if checkHealth(getenv) == nil {
+	if checkHealth(getenv, "/healthz") == nil {
 		t.Fatal("healthcheck passed against a stopped server")
 	}
 }

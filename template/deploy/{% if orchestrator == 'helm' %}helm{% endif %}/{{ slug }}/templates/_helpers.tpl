@@ -1,0 +1,101 @@
+{{/*
+Named templates shared by every manifest of the chart, in `helm create` style.
+The names carry the fixed prefix "app." so the templates stay identical across generated charts.
+*/}}
+
+{{/*
+Name of the chart, or nameOverride; at most 63 characters (a DNS-1123 label).
+*/}}
+{{- define "app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified name of the release's objects: the release name, plus the chart name unless the
+release name already contains it; at most 63 characters.
+*/}}
+{{- define "app.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every object of the release.
+*/}}
+{{- define "app.labels" -}}
+helm.sh/chart: {{ include "app.chart" . }}
+{{ include "app.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels: the immutable subset the Deployment, Service and policies select the app's pods by.
+*/}}
+{{- define "app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "app.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Labels of the `helm test` pod: without the app's name label, so the Service never selects it.
+*/}}
+{{- define "app.testSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the app runs as.
+*/}}
+{{- define "app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "app.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The app's image reference; the tag defaults to the chart's appVersion.
+*/}}
+{{- define "app.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/*
+The app's environment: each `config` key from the ConfigMap, each `secretEnv` key from existingSecret.
+*/}}
+{{- define "app.env" -}}
+{{- range $name, $_ := .Values.config }}
+- name: {{ $name }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "app.fullname" $ }}
+      key: {{ $name }}
+{{- end }}
+{{- range .Values.secretEnv }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.existingSecret }}
+      key: {{ . }}
+{{- end }}
+{{- end }}

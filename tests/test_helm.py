@@ -1,0 +1,288 @@
+"""The Helm chart: static templates copied as they are, strict lint, renders that pass the Kubernetes
+schema and Pod Security "restricted" with default values and with an override file, and a values
+schema that rejects wrong types and unknown keys. Helm is the Helm 4 Go library (helm-python-sdk).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import helm_python as helm
+import jsonschema
+import pytest
+import yaml
+
+from conftest import rendered_files
+from matrix import ROOT, edge_variants, load_extension, migrates
+from policy import violations
+from renderings import chart_dir, helm_render
+
+EXT = load_extension()
+HELM = [v for v in edge_variants() if v.orchestrator == "helm"]
+IDS = [v.id for v in HELM]
+TEMPLATE_CHART = (
+    ROOT / "template" / "deploy" / "{% if orchestrator == 'helm' %}helm{% endif %}" / "{{ slug }}"
+)
+BIN = Path(sys.executable).parent
+
+# A production-like override file: a release name, a pinned tag, an Ingress with TLS, fixed replicas.
+OVERRIDE = """
+image:
+  tag: "1.2.3"
+replicaCount: 3
+autoscaling:
+  enabled: false
+ingress:
+  enabled: true
+  className: nginx
+  annotations:
+    cert-manager.io/cluster-issuer: letsencrypt
+  hosts:
+    - host: shop.example.org
+      paths:
+        - path: /
+          pathType: Prefix
+  tls:
+    - secretName: shop-tls
+      hosts:
+        - shop.example.org
+podLabels:
+  team: payments
+existingSecret: shop-credentials
+"""
+BAD_VALUES = [
+    ({"replicaCount": "two"}, "replicaCount"),
+    ({"imageTag": "1.0"}, "imageTag"),
+    ({"image": {"tag": "1.0", "pullpolicy": "Always"}}, "pullpolicy"),
+    ({"config": {"PORT": 8080}}, "PORT"),
+    ({"networkPolicy": {"enabled": True, "egressPorts": ["5432"]}}, "egressPorts"),
+    ({"service": {"type": "ClusterIP", "port": 80, "targetPort": 8080}}, "targetPort"),
+]
+
+
+def variant_slug(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["project_slug"]
+
+
+def kubernetes_version(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["kubernetes_version"]
+
+
+def lint_findings(chart: Path, version: str, values: dict | None = None) -> list[str]:
+    report = helm.lint(str(chart), values or {}, strict=True, kube_version=f"v{version}.0")
+    # 1 = info ("icon is recommended"); strict lint fails on warnings (2) and errors (3).
+    return [f"{m['path']}: {m['error']}" for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+
+
+def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    manifest = tmp_path / "manifests.yaml"
+    manifest.write_text(yaml.safe_dump_all(docs))
+    tool = shutil.which("kubernetes-validate", path=f"{BIN}:{shutil.os.environ.get('PATH', '')}")
+    assert tool, "kubernetes-validate is not installed: run scripts/test"
+    return subprocess.run(
+        [tool, "--strict", "-k", f"{version}.0", str(manifest)], capture_output=True, text=True, check=False
+    )
+
+
+# --- what Copier writes ---------------------------------------------------------------------------
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+def test_helm_templates_are_copied_verbatim(render, variant):
+    """Never template a template: Copier copies templates/ byte for byte; only Chart.yaml and
+    values.yaml are rendered from the answers."""
+    project = render(variant)
+    chart = chart_dir(project)
+    assert chart.name == yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == variant_slug(project)
+    sources = sorted(p for p in (TEMPLATE_CHART / "templates").rglob("*") if p.is_file())
+    assert sources and not any(p.name.endswith(".jinja") for p in sources)
+    for source in sources:
+        copied = chart / "templates" / source.relative_to(TEMPLATE_CHART / "templates")
+        assert copied.read_bytes() == source.read_bytes(), copied
+    rendered = {p.relative_to(chart).as_posix() for p in rendered_files(chart)}
+    templated = {p.relative_to(TEMPLATE_CHART).as_posix() for p in TEMPLATE_CHART.rglob("*.jinja")}
+    assert templated == {"Chart.yaml.jinja", "values.yaml.jinja"}
+    assert {"Chart.yaml", "values.yaml", "values.schema.json", ".helmignore"} <= rendered
+    assert "{{" in (chart / "templates" / "deployment.yaml").read_text()
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+def test_values_match_the_schema_and_every_key_is_commented(render, variant):
+    chart = chart_dir(render(variant))
+    schema = json.loads((chart / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    jsonschema.validate(values, schema)
+    assert schema["additionalProperties"] is False
+    assert set(values) <= set(schema["properties"])
+    # every top-level key has a comment right above it or as the first line of its block
+    lines = (chart / "values.yaml").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line and not line.startswith((" ", "#", "-")):
+            above, below = (
+                lines[index - 1] if index else "",
+                lines[index + 1] if index + 1 < len(lines) else "",
+            )
+            assert above.startswith("#") or below.strip().startswith("#"), (
+                f"values.yaml: {line} has no comment"
+            )
+
+
+@pytest.mark.render
+@pytest.mark.parametrize(("bad", "key"), BAD_VALUES, ids=[key for _, key in BAD_VALUES])
+def test_schema_rejects_wrong_types_and_unknown_keys(render, bad, key):
+    chart = chart_dir(render(HELM[-1]))
+    schema = json.loads((chart / "values.schema.json").read_text())
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    merged = copy.deepcopy(values)
+    for name, value in bad.items():
+        merged[name] = {**merged[name], **value} if isinstance(value, dict) and name in merged else value
+    with pytest.raises(jsonschema.ValidationError) as info:
+        jsonschema.validate(merged, schema)
+    assert key in str(info.value)
+    # and Helm itself refuses to render with it
+    with helm.Chart.load(str(chart)) as loaded, pytest.raises(helm.HelmValuesError, match=key):
+        loaded.validate_schema(bad)
+    with pytest.raises(helm.HelmValuesError):
+        helm_render(chart, bad)
+
+
+# --- Helm's own checks ----------------------------------------------------------------------------
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+def test_chart_lints_strict(render, variant):
+    project = render(variant)
+    version = kubernetes_version(project)
+    assert lint_findings(chart_dir(project), version) == []
+    assert lint_findings(chart_dir(project), version, yaml.safe_load(OVERRIDE)) == []
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+@pytest.mark.parametrize("values", ["defaults", "override"])
+def test_chart_renders_schema_valid_and_restricted(render, variant, values, tmp_path):
+    project = render(variant)
+    overrides = yaml.safe_load(OVERRIDE) if values == "override" else None
+    docs = helm_render(chart_dir(project), overrides, release="shop" if overrides else None)
+    proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert violations(docs) == []
+    kinds = [doc["kind"] for doc in docs]
+    expected = {
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    }
+    assert expected <= set(kinds)
+    assert ("HorizontalPodAutoscaler" in kinds) == (values == "defaults")
+    assert ("Ingress" in kinds) == (values == "override")
+    test_pods = [doc for doc in docs if doc["kind"] == "Pod"]
+    assert len(test_pods) == 1 and test_pods[0]["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    if overrides:
+        assert deployment["metadata"]["name"] == f"shop-{chart_dir(project).name}"[:63].rstrip("-")
+        assert container["image"].endswith(":1.2.3") and deployment["spec"]["replicas"] == 3
+    else:
+        assert deployment["metadata"]["name"] == chart_dir(project).name
+    # the test pod is not selected by the app's Service
+    service = next(doc for doc in docs if doc["kind"] == "Service")
+    assert not service["spec"]["selector"].items() <= test_pods[0]["metadata"]["labels"].items()
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+def test_chart_wires_every_data_service(render, variant):
+    """Every env var resolves to a ConfigMap key or to existingSecret; egress reaches each service."""
+    project = render(variant)
+    spec = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))["service_spec"]
+    values = yaml.safe_load((chart_dir(project) / "values.yaml").read_text())
+    docs = helm_render(chart_dir(project))
+    config = next(doc for doc in docs if doc["kind"] == "ConfigMap")
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    for container in pod["containers"] + pod.get("initContainers", []):
+        for env in container["env"]:
+            ref = env["valueFrom"]
+            if "configMapKeyRef" in ref:
+                assert ref["configMapKeyRef"]["name"] == config["metadata"]["name"]
+                assert ref["configMapKeyRef"]["key"] in config["data"], env["name"]
+            else:
+                assert ref["secretKeyRef"] == {"name": values["existingSecret"], "key": env["name"]}
+                assert env["name"] in spec["secret_env"]
+    app = next(c for c in pod["containers"] if c["name"] == "app")
+    assert sorted(env["name"] for env in app["env"]) == sorted(spec["env"])
+    assert config["data"] == spec["config"]
+    assert bool(pod.get("initContainers")) == migrates(variant)
+    egress = {
+        port["port"]
+        for doc in docs
+        if doc["kind"] == "NetworkPolicy" and doc["metadata"]["name"] == deployment["metadata"]["name"]
+        for rule in doc["spec"]["egress"]
+        for port in rule.get("ports", [])
+    }
+    assert egress == {53} | {EXT.catalog.DATA_SERVICES[key]["port"] for key in variant.data_services}
+    deny = [doc for doc in docs if doc["kind"] == "NetworkPolicy" and doc["spec"]["podSelector"] == {}]
+    assert (
+        deny and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny[0]["spec"]
+    )
+
+
+# --- the checks above can fail --------------------------------------------------------------------
+
+
+@pytest.mark.lint
+def test_lint_and_policy_catch_a_broken_chart(render, tmp_path):
+    project = render(HELM[-1])
+    chart = shutil.copytree(chart_dir(project), tmp_path / chart_dir(project).name)
+    version = kubernetes_version(project)
+    assert lint_findings(chart, version) == []
+
+    deployment = chart / "templates" / "deployment.yaml"
+    original = deployment.read_text()
+    deployment.write_text(original.replace('include "app.fullname" .', 'include "app.fulname" .', 1))
+    assert lint_findings(chart, version), "lint must report a call to an undefined template"
+    deployment.write_text(original)
+
+    docs = helm_render(chart, {"securityContext": {"readOnlyRootFilesystem": False}})
+    assert any("readOnlyRootFilesystem" in v for v in violations(docs))
+    broken = copy.deepcopy(helm_render(chart))
+    next(doc for doc in broken if doc["kind"] == "Pod")["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    assert validate_manifests(broken, version, tmp_path).returncode != 0
+
+
+@pytest.mark.lint
+def test_a_63_character_slug_fits_helm_and_kubernetes_limits(render, tmp_path):
+    """Chart names may be 63 characters, release names 53: the suggested release and every object name
+    the chart renders still fit."""
+    slug = "a" * 62 + "b"
+    project = render({**HELM[0].answers, "project_slug": slug})
+    chart = chart_dir(project)
+    assert chart.name == slug
+    version = kubernetes_version(project)
+    assert lint_findings(chart, version) == []
+    release = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))["orchestrator_info"][
+        "release"
+    ]
+    helm.validate_release_name(release)
+    assert f"helm install {release} deploy/helm/{slug}" in (chart / "Chart.yaml").read_text()
+    docs = helm_render(chart, release=release)
+    assert validate_manifests(docs, version, tmp_path).returncode == 0
+    for doc in docs:
+        if doc["kind"] in {"Service", "Deployment"}:
+            assert len(doc["metadata"]["name"]) <= 63, doc["metadata"]["name"]
+        template = doc.get("spec", {}).get("template", {}).get("metadata", {})
+        for labels in (doc["metadata"].get("labels", {}), template.get("labels", {})):
+            assert all(len(str(value)) <= 63 for value in labels.values()), labels
