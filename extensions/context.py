@@ -21,18 +21,20 @@ from copier_template_extensions import ContextHook
 from jinja2.ext import Extension
 
 
-def _load_catalog():
-    name = "cn_template_catalog"
+def _load_sibling(filename: str):
+    """A module next to this file (Copier loads this file by path, so sibling imports do not work)."""
+    name = "cn_template_" + filename.removesuffix(".py")
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("catalog.py"))
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-catalog = _load_catalog()
+catalog = _load_sibling("catalog.py")
+npm_lock = _load_sibling("npm_lock.py")
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_NAME_LENGTH = 100
@@ -251,6 +253,13 @@ def derive(answers: dict) -> dict:
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
         "runtime_info": rt,
         "deps": deps,
+        "npm": (
+            npm_lock.derive(
+                rt["npm"], [svc["key"] for svc in services], slug, catalog.INITIAL_VERSION, rt["engines"]
+            )
+            if runtime == "node"
+            else {}
+        ),
         "go_module": f"example.com/{slug}",
         "java_package": f"com.example.{package_slug}",
         "java_package_path": f"com/example/{package_slug}",
