@@ -76,7 +76,7 @@ def _edges(path: str, entry: dict) -> list[tuple[str, bool, bool, bool]]:
 def prune(union: dict, root: dict) -> dict:
     """The union lockfile cut down to what `root` (the package.json entry) reaches; flags as npm's
     calcDepFlags computes them (every flag starts set and is cleared along qualifying edges)."""
-    packages = {**union["packages"], "": root}
+    packages = {"": root, **{path: entry for path, entry in union["packages"].items() if path}}
     flags = {path: dict.fromkeys(FLAGS, path != "") for path in packages}
     reached = {""}
     changed = True

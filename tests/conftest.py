@@ -36,7 +36,7 @@ def rendered_files(project: Path) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def built():
-    """built(project) -> the app's interpreter after the generated `make install` (once per project)."""
+    """built(project) -> its app/ dir after the generated `make install` (once per project)."""
     import subprocess
 
     done: dict[Path, Path] = {}
@@ -47,7 +47,7 @@ def built():
                 ["make", "install"], cwd=project, capture_output=True, text=True, check=False
             )
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            done[project] = project / "app" / ".venv" / "bin" / "python"
+            done[project] = project / "app"
         return done[project]
 
     return _build

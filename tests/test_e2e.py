@@ -1,9 +1,11 @@
-"""E2E tier: the generated app's server against real PostgreSQL and Redis on loopback."""
+"""E2E tier: each runtime's generated server against real PostgreSQL and Redis on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,10 +14,15 @@ import urllib.request
 
 import pytest
 
-from matrix import DEFAULT
+from matrix import DEFAULT, implemented
+from runtimes import driver, healthcheck_argv
 from servers import Postgres, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
+
+# The default answers, once per implemented runtime.
+VARIANTS = [dataclasses.replace(DEFAULT, runtime=runtime) for runtime in implemented("runtime")]
+per_runtime = pytest.mark.parametrize("variant", VARIANTS, ids=[v.runtime for v in VARIANTS])
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -35,6 +42,12 @@ def wait_ready(port: int, expected: int, timeout: float = 15.0) -> tuple[int, st
         time.sleep(0.2)
 
 
+def sample(metrics: str, name: str, labels: str) -> float | None:
+    """The value of one Prometheus sample, whatever the client library's number format."""
+    match = re.search(rf"^{re.escape(name + '{' + labels + '}')} (\S+)$", metrics, re.M)
+    return float(match.group(1)) if match else None
+
+
 @pytest.fixture
 def servers():
     pg, redis = Postgres().start(), Redis().start()
@@ -43,13 +56,15 @@ def servers():
     pg.remove()
 
 
-def test_default_app_against_real_postgres_and_redis(render, built, servers):
+@per_runtime
+def test_app_against_real_postgres_and_redis(render, built, servers, variant):
     pg, redis = servers
-    project = render(DEFAULT)
-    python = built(project)
+    app = built(render(variant))
+    runtime = driver(variant.runtime)
     port = free_port()
     env = {
         **os.environ,
+        "PATH": runtime.path(app, os.environ["PATH"]),
         "PORT": str(port),
         "DATABASE_URL": pg.url,
         "REDIS_URL": redis.url,
@@ -57,20 +72,17 @@ def test_default_app_against_real_postgres_and_redis(render, built, servers):
         "LOG_LEVEL": "info",
     }
     proc = subprocess.Popen(
-        [str(python), "-m", "service"],
-        cwd=project / "app",
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        runtime.serve, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         wait_for_port(port)
         assert get(port, "/healthz") == (200, '{"status":"ok"}')
+        health = subprocess.run(healthcheck_argv(app), cwd=app, env=env, capture_output=True, timeout=10)
+        assert health.returncode == 0, "the image's HEALTHCHECK command must pass against a live app"
 
         status, body = wait_ready(port, 200)
         assert status == 200, body
-        assert json.loads(body)["checks"] == {"postgres": "ok", "redis": "ok"}
+        assert json.loads(body) == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
 
         redis.stop()
         status, body = wait_ready(port, 503)
@@ -86,11 +98,14 @@ def test_default_app_against_real_postgres_and_redis(render, built, servers):
         status, body = wait_ready(port, 503)
         assert status == 503 and json.loads(body)["checks"]["postgres"] != "ok", body
         pg.start()
-        assert wait_ready(port, 200)[0] == 200
+        assert wait_ready(port, 200)[0] == 200, "readiness must recover when PostgreSQL is back"
 
         metrics = get(port, "/metrics")[1]
-        assert 'http_requests_total{method="GET",route="/readyz",status="503"}' in metrics
-        assert 'app_dependency_up{service="redis"} 1.0' in metrics
+        assert sample(metrics, "http_requests_total", 'method="GET",route="/readyz",status="503"') >= 2
+        assert sample(metrics, "http_requests_total", 'method="GET",route="/healthz",status="200"') >= 2
+        assert sample(metrics, "app_dependency_up", 'service="redis"') == 1
+        assert sample(metrics, "app_dependency_up", 'service="postgres"') == 1
+        assert "http_request_duration_seconds_bucket{" in metrics
     finally:
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -102,32 +117,30 @@ def test_default_app_against_real_postgres_and_redis(render, built, servers):
     messages = [line["msg"] for line in lines]
     assert "started" in messages and "stopped" in messages, messages
     assert all({"time", "level", "msg", "service"} <= set(line) for line in lines)
+    assert {line["level"] for line in lines} <= {"debug", "info", "warning", "error"}
     assert any(line["msg"] == "not ready" and "redis" in line["checks"] for line in lines)
 
 
-def test_app_refuses_to_start_without_its_service_urls(render, built):
-    project = render(DEFAULT)
-    python = built(project)
+@per_runtime
+def test_app_refuses_to_start_without_its_service_urls(render, built, variant):
+    app = built(render(variant))
+    runtime = driver(variant.runtime)
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env["PATH"] = runtime.path(app, env["PATH"])
     proc = subprocess.run(
-        [str(python), "-m", "service"],
-        cwd=project / "app",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+        runtime.serve, cwd=app, env=env, capture_output=True, text=True, timeout=30, check=False
     )
     assert proc.returncode == 2
     error = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert error["msg"] == "invalid configuration"
+    assert error["msg"] == "invalid configuration" and error["level"] == "error"
     assert "DATABASE_URL" in error["error"] and "REDIS_URL" in error["error"]
 
 
-def test_make_run_serves_the_app(render, built, servers):
+@per_runtime
+def test_make_run_serves_the_app(render, built, servers, variant):
     """`make run` (what a developer types) starts the app with the settings in .env."""
     pg, redis = servers
-    project = render(DEFAULT)
+    project = render(variant)
     built(project)
     port = free_port()
     (project / ".env").write_text(f"PORT={port}\nDATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matrix import ROOT, edge_variants
+from matrix import HOSTILE, ROOT, edge_variants
 from policy import violations
 
 pytestmark = pytest.mark.lint
@@ -95,6 +95,24 @@ def test_python_app_is_ruff_clean(render, variant):
     app = render(variant) / "app"
     run([tool("ruff"), "check", "--no-cache", "."], cwd=app)
     run([tool("ruff"), "format", "--no-cache", "--check", "."], cwd=app)
+
+
+NODE = [v for v in VARIANTS if v.runtime == "node"]
+
+
+@pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
+def test_node_app_is_eslint_and_prettier_clean(render, built, variant):
+    """ESLint (flat config, recommended rules) and Prettier, from the app's own locked dev packages."""
+    app = built(render(variant))
+    run([str(app / "node_modules" / ".bin" / "eslint"), "--max-warnings=0", "."], cwd=app)
+    run([str(app / "node_modules" / ".bin" / "prettier"), "--check", "."], cwd=app)
+
+
+def test_node_app_with_hostile_text_is_prettier_clean(render, built):
+    """Free text reaches package.json only: it must still be formatted as npm and Prettier write it."""
+    tools = built(render(NODE[0])) / "node_modules" / ".bin"
+    app = render({**NODE[0].answers, **HOSTILE}) / "app"
+    run([str(tools / "prettier"), "--check", "."], cwd=app)
 
 
 # --- whole repo ------------------------------------------------------------------------------------

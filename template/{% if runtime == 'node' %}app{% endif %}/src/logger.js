@@ -10,7 +10,11 @@ import { LOG_LEVELS } from "./config.js";
  */
 
 /**
- * @typedef {{ debug: LogMethod, info: LogMethod, warning: LogMethod, error: LogMethod }} Logger
+ * @typedef {object} Logger
+ * @property {LogMethod} debug
+ * @property {LogMethod} info
+ * @property {LogMethod} warning
+ * @property {LogMethod} error
  */
 
 /** Errors become "Name: message" (JSON.stringify would turn them into `{}`). */
@@ -27,7 +31,9 @@ export function describeError(error) {
   if (!(error instanceof Error)) {
     return String(error);
   }
-  const type = error.name === "Error" ? error.constructor.name : error.name;
+  // The class, as Python logs it (pg's DatabaseError, for one, is named "error").
+  const type =
+    error.constructor.name === "Error" ? error.name : error.constructor.name;
   const causes = error instanceof AggregateError ? error.errors : [];
   const detail =
     error.message || causes.map((cause) => cause.message).join("; ");
@@ -36,7 +42,10 @@ export function describeError(error) {
 
 /**
  * A logger writing one JSON object per line, with `time`, `level`, `msg` and `service` first.
- * @param {{ service: string, level?: string, write?: (line: string) => void }} options
+ * @param {object} options
+ * @param {string} options.service the service name every line carries
+ * @param {string} [options.level] the least severe level written (default "info")
+ * @param {(line: string) => void} [options.write] where lines go (default stdout)
  * @returns {Logger}
  */
 export function createLogger({
