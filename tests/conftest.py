@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,19 @@ def render(copie_session):
 
 
 def rendered_files(project: Path) -> list[Path]:
-    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+    """Every file the render wrote. Other tiers install into the same rendered project (one render per
+    session), so directories its .gitignore names as build output (.venv/, node_modules/) are skipped."""
+    gitignore = project / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    build_dirs = [line.rstrip("/") for line in lines if line.endswith("/")]
+
+    def is_build_output(path: Path) -> bool:
+        parents = path.relative_to(project).parts[:-1]
+        return any(fnmatch.fnmatch(part, pattern) for part in parents for pattern in build_dirs)
+
+    return sorted(
+        p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts and not is_build_output(p)
+    )
 
 
 @pytest.fixture(scope="session")
