@@ -28,6 +28,18 @@ APP_ENV = {
 
 READY_TIMEOUT_SECONDS = 2
 
+OBSERVABILITY = {
+    # Standard OpenTelemetry variable: traces are exported over OTLP/HTTP when it is set.
+    "otlp_env": "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "otlp_port": 4318,
+    "collector_image": "otel/opentelemetry-collector-contrib:0.114.0",
+    # Where the in-cluster collector is expected (change in the overlay's ConfigMap to match yours).
+    "cluster_endpoint": "http://otel-collector.observability.svc:4318",
+    # Alert thresholds rendered into the PrometheusRule.
+    "error_ratio": 0.05,
+    "latency_p95_seconds": 0.5,
+}
+
 INITIAL_VERSION = "0.1.0"
 """Version a new project starts at; also its first image tag."""
 
@@ -38,6 +50,10 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "python:3.12.7-slim-bookworm",
         "run_image": "python:3.12.7-slim-bookworm",
         "tmp_dirs": ["/tmp"],
+        # Data services whose client this runtime's app implements (others are refused at the prompt).
+        "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
+        # How the image runs its schema migration step (compose `migrate`, Kubernetes initContainer).
+        "migrate_command": ["python", "-m", "service.migrate"],
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -55,7 +71,7 @@ RUNTIMES: dict[str, dict] = {
             # "direct" goes to pyproject.toml as ranges; "lock" is the exact, resolved set that
             # requirements.lock pins for reproducible images (resolved together, per service).
             "base": {
-                "direct": ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "prometheus-client>=0.20,<1"],
+                "direct": ["fastapi>=0.165,<1", "uvicorn>=0.30,<1", "prometheus-client>=0.20,<1"],
                 "lock": [
                     "annotated-doc==0.0.7",
                     "annotated-types==0.8.0",
@@ -78,7 +94,43 @@ RUNTIMES: dict[str, dict] = {
                 "direct": ["psycopg[binary]>=3.2,<4"],
                 "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9"],
             },
+            "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
             "redis": {"direct": ["redis>=5,<9"], "lock": ["redis==8.1.0"]},
+            "memcached": {"direct": ["pymemcache>=4,<5"], "lock": ["pymemcache==4.0.0"]},
+            "kafka": {
+                "direct": ["aiokafka>=0.11,<1"],
+                "lock": ["aiokafka==0.14.0", "async-timeout==5.0.1", "packaging==26.3"],
+            },
+            "rabbitmq": {
+                "direct": ["aio-pika>=9.4,<11"],
+                "lock": [
+                    "aio-pika==10.2.1",
+                    "aiormq==7.2.4",
+                    "multidict==7.2.1",
+                    "pamqp==4.0.1",
+                    "propcache==0.5.4",
+                    "yarl==1.25.1",
+                ],
+            },
+            "observability": {
+                "direct": ["opentelemetry-sdk>=1.27,<2", "opentelemetry-exporter-otlp-proto-http>=1.27,<2"],
+                "lock": [
+                    "certifi==2026.10.18",
+                    "charset-normalizer==3.5.2",
+                    "googleapis-common-protos==1.76.0",
+                    "opentelemetry-api==1.45.2",
+                    "opentelemetry-exporter-http-transport==0.66b2",
+                    "opentelemetry-exporter-otlp-common==0.66b2",
+                    "opentelemetry-exporter-otlp-proto-common==1.45.2",
+                    "opentelemetry-exporter-otlp-proto-http==1.45.2",
+                    "opentelemetry-proto==1.45.2",
+                    "opentelemetry-sdk==1.45.2",
+                    "opentelemetry-semantic-conventions==0.66b2",
+                    "protobuf==7.36.2",
+                    "requests==2.34.2",
+                    "urllib3==2.8.0",
+                ],
+            },
             "dev": {"direct": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1"]},
         },
         "available": True,
@@ -90,6 +142,12 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "node:22.23.3-bookworm-slim",
         "run_image": "node:22.23.3-bookworm-slim",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres", "redis"],
+        "services_reason": (
+            "only the pg and redis clients are wired in the Node.js app so far; the mongodb, memjs, "
+            "kafkajs and amqplib clients are planned"
+        ),
+        "migrate_command": ["node", "src/migrate.js"],
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -119,14 +177,15 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "golang:1.23.4-bookworm",
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',
             "test": "go test ./...",
             "run": "go run .",
+            "lock": "go mod tidy",
         },
-        "available": False,
-        "unavailable_reason": "the Go runtime is planned (issue: runtimes)",
+        "available": True,
     },
     "java": {
         "label": "Java",
@@ -134,19 +193,33 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "maven:3.9.9-eclipse-temurin-17",
         "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres"],
+        "services_reason": (
+            "only the PostgreSQL JDBC driver is wired in the Java app so far; the Jedis, MongoDB, "
+            "spymemcached, kafka-clients and amqp-client clients are planned"
+        ),
         "commands": {
-            "install": "mvn -B -q dependency:go-offline",
+            "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q verify -DskipTests",
             "test": "mvn -B -q test",
-            "run": "mvn -B -q package -DskipTests && java -jar target/app.jar",
+            "run": "java -jar target/app.jar",
         },
-        "available": False,
-        "unavailable_reason": "the Java runtime is planned (issue: runtimes)",
+        "available": True,
     },
 }
 
+# The memcached image has no client: ask the server's version over bash's /dev/tcp.
+MEMCACHED_PROBE = (
+    "exec 3<>/dev/tcp/127.0.0.1/11211 && printf 'version\\r\\n' >&3 && head -c 7 <&3 | grep -q VERSION"
+)
+
 DATA_SERVICES: dict[str, dict] = {
-    # Order here is the order services appear in every rendered file.
+    # Order here is the order services appear in every rendered file. Per service:
+    #   env            the one variable the app reads its connection from
+    #   url            its value, with {host} and {password} filled per environment by context.py
+    #   password_var   the variable holding the password in compose (.env) and in the dev Secret
+    #   image          pinned image of the local (compose) and in-cluster development instance
+    #   dev            how the in-cluster development instance runs (dev overlay, cloud "none")
     "postgres": {
         "resource_type": "database",
         "label": "PostgreSQL",
@@ -154,28 +227,21 @@ DATA_SERVICES: dict[str, dict] = {
         "port": 5432,
         "image": "postgres:16.6-bookworm",
         "url": "postgres://app:{password}@{host}:5432/app",
+        "password_var": "POSTGRES_PASSWORD",
         "healthcheck": ["CMD-SHELL", "pg_isready -U app -d app"],
-        "container_env": {
-            "POSTGRES_USER": "app",
-            "POSTGRES_DB": "app",
-            "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-app}",
-        },
+        "container_env": {"POSTGRES_USER": "app", "POSTGRES_DB": "app", "POSTGRES_PASSWORD": "{password}"},
         "command": [],
-        # In-cluster development instance (dev overlay, cloud "none"): runs as the image's own user.
+        "data_dir": "/var/lib/postgresql/data",
         "dev": {
             "uid": 999,
             "writable_dirs": ["/var/run/postgresql", "/tmp"],
-            "env": [
-                {"name": "POSTGRES_USER", "value": "app"},
-                {"name": "POSTGRES_DB", "value": "app"},
-                {"name": "POSTGRES_PASSWORD", "secret_key": "POSTGRES_PASSWORD"},
-                {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
-            ],
+            "env": {"PGDATA": "/var/lib/postgresql/data/pgdata"},
             "probe": ["pg_isready", "-U", "app", "-d", "app", "-h", "127.0.0.1"],
             "storage": "1Gi",
+            "inherit_container_env": True,
         },
-        "data_dir": "/var/lib/postgresql/data",
-        "secret": True,
+        "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
+        "needs_migration": True,
         "available": True,
     },
     "mongodb": {
@@ -183,10 +249,24 @@ DATA_SERVICES: dict[str, dict] = {
         "label": "MongoDB",
         "env": "MONGODB_URL",
         "port": 27017,
-        "image": "mongo:7.0.16-jammy",
-        "secret": True,
-        "available": False,
-        "unavailable_reason": "MongoDB is planned (issue: data services)",
+        "image": "mongo:7.0.16",
+        "url": "mongodb://app:{password}@{host}:27017/app?authSource=admin",
+        "password_var": "MONGO_PASSWORD",
+        "healthcheck": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
+        "container_env": {"MONGO_INITDB_ROOT_USERNAME": "app", "MONGO_INITDB_ROOT_PASSWORD": "{password}"},
+        "command": [],
+        "data_dir": "/data/db",
+        "dev": {
+            "uid": 999,
+            "writable_dirs": ["/tmp", "/data/configdb"],
+            "env": {},
+            "probe": ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
+            "storage": "1Gi",
+            "inherit_container_env": True,
+        },
+        "use": "a notes collection written and counted at POST /api/mongodb/notes",
+        "needs_migration": False,
+        "available": True,
     },
     "redis": {
         "resource_type": "cache",
@@ -195,18 +275,21 @@ DATA_SERVICES: dict[str, dict] = {
         "port": 6379,
         "image": "redis:7.4.1-bookworm",
         "url": "redis://{host}:6379/0",
+        "password_var": None,
         "healthcheck": ["CMD", "redis-cli", "ping"],
         "container_env": {},
         "command": ["redis-server", "--appendonly", "yes"],
+        "data_dir": "/data",
         "dev": {
             "uid": 999,
             "writable_dirs": ["/tmp"],
-            "env": [],
+            "env": {},
             "probe": ["redis-cli", "ping"],
             "storage": "1Gi",
+            "inherit_container_env": True,
         },
-        "data_dir": "/data",
-        "secret": False,
+        "use": "a hit counter incremented at POST /api/redis/hits",
+        "needs_migration": False,
         "available": True,
     },
     "memcached": {
@@ -215,9 +298,23 @@ DATA_SERVICES: dict[str, dict] = {
         "env": "MEMCACHED_SERVERS",
         "port": 11211,
         "image": "memcached:1.6.32-bookworm",
-        "secret": False,
-        "available": False,
-        "unavailable_reason": "Memcached is planned (issue: data services)",
+        "url": "{host}:11211",
+        "password_var": None,
+        "healthcheck": ["CMD", "bash", "-c", MEMCACHED_PROBE],
+        "container_env": {},
+        "command": ["memcached", "--memory-limit=64"],
+        "data_dir": None,
+        "dev": {
+            "uid": 11211,
+            "writable_dirs": [],
+            "env": {},
+            "probe": ["bash", "-c", MEMCACHED_PROBE],
+            "storage": None,
+            "inherit_container_env": True,
+        },
+        "use": "a greeting cached for 30 seconds at GET /api/memcached/greeting",
+        "needs_migration": False,
+        "available": True,
     },
     "kafka": {
         "resource_type": "message-broker",
@@ -225,19 +322,74 @@ DATA_SERVICES: dict[str, dict] = {
         "env": "KAFKA_BROKERS",
         "port": 9092,
         "image": "apache/kafka:3.9.0",
-        "secret": False,
-        "available": False,
-        "unavailable_reason": "Kafka is planned (issue: data services)",
+        "url": "{host}:9092",
+        # In compose the app talks to the broker's internal listener; the host uses localhost:9092.
+        "compose_url": "kafka:19092",
+        "password_var": None,
+        "healthcheck": [
+            "CMD-SHELL",
+            "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092 > /dev/null",
+        ],
+        "container_env": {
+            "KAFKA_NODE_ID": "1",
+            "KAFKA_PROCESS_ROLES": "broker,controller",
+            "KAFKA_LISTENERS": "INTERNAL://:19092,EXTERNAL://:9092,CONTROLLER://:9093",
+            "KAFKA_ADVERTISED_LISTENERS": "INTERNAL://kafka:19092,EXTERNAL://localhost:9092",
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": (
+                "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            ),
+            "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
+            "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+            "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        },
+        "command": [],
+        "data_dir": "/var/lib/kafka/data",
+        "dev": {
+            "uid": 1000,
+            "writable_dirs": ["/tmp", "/opt/kafka/logs", "/mnt/shared/config"],
+            "env": {
+                "KAFKA_NODE_ID": "1",
+                "KAFKA_PROCESS_ROLES": "broker,controller",
+                "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+                "KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://kafka:9092",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_LOG_DIRS": "/var/lib/kafka/data",
+            },
+            "probe": ["/opt/kafka/bin/kafka-broker-api-versions.sh", "--bootstrap-server", "localhost:9092"],
+            "storage": "2Gi",
+            "inherit_container_env": False,  # compose's two listeners do not apply in the cluster
+        },
+        "use": "events published at POST /api/kafka/events and consumed in the background",
+        "needs_migration": False,
+        "available": True,
     },
     "rabbitmq": {
         "resource_type": "message-broker",
         "label": "RabbitMQ",
         "env": "RABBITMQ_URL",
         "port": 5672,
-        "image": "rabbitmq:4.0.4-management",
-        "secret": True,
-        "available": False,
-        "unavailable_reason": "RabbitMQ is planned (issue: data services)",
+        "image": "rabbitmq:4.0.4",
+        "url": "amqp://app:{password}@{host}:5672/",
+        "password_var": "RABBITMQ_PASSWORD",
+        "healthcheck": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+        "container_env": {"RABBITMQ_DEFAULT_USER": "app", "RABBITMQ_DEFAULT_PASS": "{password}"},
+        "command": [],
+        "data_dir": "/var/lib/rabbitmq",
+        "dev": {
+            "uid": 999,
+            "writable_dirs": ["/tmp"],
+            "env": {},
+            "probe": ["rabbitmq-diagnostics", "-q", "ping"],
+            "storage": "1Gi",
+            "inherit_container_env": True,
+        },
+        "use": "events published at POST /api/rabbitmq/events and consumed in the background",
+        "needs_migration": False,
+        "available": True,
     },
 }
 

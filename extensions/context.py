@@ -22,11 +22,14 @@ from jinja2.ext import Extension
 
 
 def _load_sibling(filename: str):
-    """A module next to this file (Copier loads this file by path, so sibling imports do not work)."""
-    name = "cn_template_" + filename.removesuffix(".py")
+    """A module next to this file (Copier loads this file by path, so sibling imports do not work).
+    Keyed by path: `copier update` loads two releases of this template in one process, and each must
+    see its own modules."""
+    path = Path(__file__).with_name(filename).resolve()
+    name = f"cn_template_{filename.removesuffix('.py')}_{abs(hash(str(path)))}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -97,6 +100,19 @@ def unavailable_error(kind: str, value: Any) -> str:
     if entry.get("available"):
         return ""
     return "not available yet: " + entry["unavailable_reason"]
+
+
+def services_error(runtime: Any, services: Any) -> str:
+    """Why the runtime's app cannot use some chosen data services, or "" when it can use them all."""
+    entry = catalog.RUNTIMES.get(str(runtime))
+    if entry is None:
+        return ""
+    missing = [key for key in services or [] if key not in entry.get("services", ())]
+    if not missing:
+        return ""
+    labels = ", ".join(catalog.DATA_SERVICES[key]["label"] for key in missing)
+    reason = entry.get("services_reason", "its client libraries are not wired yet")
+    return f"the {entry['label']} app does not support {labels} yet: {reason}"
 
 
 # --- quoting filters ------------------------------------------------------------------------------
@@ -195,13 +211,34 @@ def _service(key: str, slug: str) -> dict:
     entry = dict(catalog.DATA_SERVICES[key])
     entry["key"] = key
     entry["host"] = key  # compose service name and in-cluster Service name of the dev instance
-    url = entry.get("url", "")
+    url, var = entry["url"], entry["password_var"]
+    compose_password = f"${{{var}:-app}}" if var else ""
+    entry["secret"] = bool(var)
     entry["local_url"] = url.format(host="localhost", password="app")
-    entry["compose_url"] = url.format(host=key, password="${POSTGRES_PASSWORD:-app}")
-    entry["dev_url"] = url.format(host=key, password="dev-only-password")
+    entry["compose_url"] = entry.get("compose_url") or url.format(host=key, password=compose_password)
+    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD)
     entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME")
+    entry["container_env"] = {
+        name: value.format(password=compose_password) for name, value in entry["container_env"].items()
+    }
+    # The dev instance reads its password from the dev Secret, under the same name compose uses.
+    dev_env = [{"name": name, "value": value} for name, value in entry["dev"]["env"].items()]
+    dev_env += [
+        {"name": name, "secret_key": var}
+        for name, value in catalog.DATA_SERVICES[key]["container_env"].items()
+        if value == "{password}"
+    ]
+    dev_env += [
+        {"name": name, "value": value}
+        for name, value in catalog.DATA_SERVICES[key]["container_env"].items()
+        if value != "{password}" and name not in entry["dev"]["env"] and entry["dev"]["inherit_container_env"]
+    ]
+    entry["dev"] = {**entry["dev"], "env": sorted(dev_env, key=lambda item: item["name"])}
     entry["secret_name"] = f"{slug}-{key}"
     return entry
+
+
+DEV_PASSWORD = "dev-only-password"
 
 
 def derive(answers: dict) -> dict:
@@ -215,16 +252,23 @@ def derive(answers: dict) -> dict:
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)
     env_names = list(app_env.values()) + [svc["env"] for svc in services]
+    if answers.get("observability"):
+        env_names.append(catalog.OBSERVABILITY["otlp_env"])
     package_slug = re.sub(r"[^a-z0-9]", "", slug) or "app"
     if package_slug[0].isdigit():
         package_slug = "app" + package_slug
     packages = rt.get("packages", {})
     deps = {"direct": [], "lock": [], "dev": packages.get("dev", {}).get("direct", [])}
-    for part in ["base"] + [svc["key"] for svc in services]:
+    observability = bool(answers.get("observability"))
+    for part in ["base"] + [svc["key"] for svc in services] + (["observability"] if observability else []):
         if part in packages:
             deps["direct"] += packages[part]["direct"]
             deps["lock"] += packages[part]["lock"]
     deps["lock"] = sorted(set(deps["lock"]), key=str.lower)
+    migrating = [svc for svc in services if svc["needs_migration"]]
+    migration = None
+    if migrating and "migrate_command" in rt:
+        migration = {"command": rt["migrate_command"], "services": migrating}
     spec = {
         "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
         "port": port,
@@ -245,6 +289,10 @@ def derive(answers: dict) -> dict:
         "services": services,
         "service_env": {key: entry["env"] for key, entry in catalog.DATA_SERVICES.items()},
         "secret_services": [svc for svc in services if svc["secret"]],
+        "dev_password": DEV_PASSWORD,
+        "migration": migration,
+        "obs": catalog.OBSERVABILITY,
+        "config_env": list(app_env.values()) + ([catalog.OBSERVABILITY["otlp_env"]] if observability else []),
         "image_repository": image_repository,
         "initial_version": catalog.INITIAL_VERSION,
         "registry_host": answers["image_registry"].split("/")[0],
@@ -285,3 +333,4 @@ class Filters(Extension):
         super().__init__(environment)
         environment.filters.update(FILTERS)
         environment.globals["unavailable_error"] = unavailable_error
+        environment.globals["services_error"] = services_error

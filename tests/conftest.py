@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,28 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def render(copie_session):
+def template_copy(tmp_path_factory) -> Path:
+    """The template as it is in the working tree, outside git: Copier renders it without cloning."""
+    import shutil
+    import subprocess
+
+    dest = tmp_path_factory.mktemp("template")
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def render(copie_session, template_copy):
     """render(variant_or_answers) -> project dir, rendered once per session per answers."""
     cache: dict[str, Path] = {}
 
@@ -23,7 +43,7 @@ def render(copie_session):
         answers = target.answers if isinstance(target, Variant) else dict(target)
         key = repr(sorted(answers.items(), key=lambda item: item[0]))
         if key not in cache:
-            result = copie_session.copy(extra_answers=answers)
+            result = copie_session.copy(extra_answers=answers, template_dir=template_copy)
             assert result.exit_code == 0, result.exception
             cache[key] = result.project_dir
         return cache[key]
@@ -31,19 +51,18 @@ def render(copie_session):
     return _render
 
 
+ARTIFACTS = {".git", ".venv", ".pytest_cache", ".ruff_cache", "__pycache__", "node_modules", "target"}
+
+
 def rendered_files(project: Path) -> list[Path]:
-    """Every file the render wrote. Other tiers install into the same rendered project (one render per
-    session), so directories its .gitignore names as build output (.venv/, node_modules/) are skipped."""
-    gitignore = project / ".gitignore"
-    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
-    build_dirs = [line.rstrip("/") for line in lines if line.endswith("/")]
-
-    def is_build_output(path: Path) -> bool:
-        parents = path.relative_to(project).parts[:-1]
-        return any(fnmatch.fnmatch(part, pattern) for part in parents for pattern in build_dirs)
-
+    """Files Copier wrote (not what later build tiers left in the shared render)."""
     return sorted(
-        p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts and not is_build_output(p)
+        p
+        for p in project.rglob("*")
+        if p.is_file()
+        and not ARTIFACTS & set(p.parts)
+        and not any(part.endswith(".egg-info") for part in p.parts)
+        and p.name != ".env"
     )
 
 

@@ -44,6 +44,7 @@ def _choice_env() -> jinja2.Environment:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters.update(ext.FILTERS)
     env.globals["unavailable_error"] = ext.unavailable_error
+    env.globals["services_error"] = ext.services_error
     return env
 
 
@@ -97,33 +98,53 @@ class Variant:
         }
 
 
-def service_subsets() -> list[tuple[str, ...]]:
-    services = implemented("data_services")
+def supported_services(runtime: str) -> tuple[str, ...]:
+    """The implemented data services the runtime's app supports (catalog order)."""
+    catalog = load_extension().catalog
+    return tuple(
+        s for s in implemented("data_services") if s in catalog.RUNTIMES[runtime].get("services", ())
+    )
+
+
+def service_subsets(runtime: str) -> list[tuple[str, ...]]:
+    services = supported_services(runtime)
     return [combo for n in range(len(services) + 1) for combo in itertools.combinations(services, n)]
 
 
 def all_variants() -> list[Variant]:
-    """Every implemented runtime x orchestrator x cloud x data-service subset."""
-    return [
-        Variant(runtime, orchestrator, cloud, services)
-        for runtime in implemented("runtime")
-        for orchestrator in implemented("orchestrator")
-        for cloud in implemented("cloud")
-        for services in service_subsets()
-    ]
+    """The render matrix, as readable data:
+    - every runtime x orchestrator x cloud, with no data services and with every one the runtime supports;
+    - every runtime x orchestrator with each data service alone (each service's code path per runtime);
+    - every subset of the data services, for each runtime on the default orchestrator and cloud.
+    """
+    variants: dict[str, Variant] = {}
+
+    def add(variant: Variant) -> None:
+        variants.setdefault(variant.id, variant)
+
+    for runtime in implemented("runtime"):
+        everything = supported_services(runtime)
+        for orchestrator in implemented("orchestrator"):
+            for cloud in implemented("cloud"):
+                add(Variant(runtime, orchestrator, cloud, ()))
+                add(Variant(runtime, orchestrator, cloud, everything))
+            for service in everything:
+                add(Variant(runtime, orchestrator, DEFAULT.cloud, (service,)))
+        for services in service_subsets(runtime):
+            add(Variant(runtime, DEFAULT.orchestrator, DEFAULT.cloud, services))
+        # the observability answer changes app code, compose and manifests: render both sides
+        for orchestrator in implemented("orchestrator"):
+            add(Variant(runtime, orchestrator, DEFAULT.cloud, everything, (("observability", False),)))
+    return list(variants.values())
 
 
 def edge_variants() -> list[Variant]:
-    """Per value of each axis: no data services and all of them (for lint and build tiers)."""
-    everything = tuple(implemented("data_services"))
-    seen, result = set(), []
-    for variant in all_variants():
-        if variant.data_services in ((), everything):
-            key = (variant.runtime, variant.orchestrator, variant.cloud, variant.data_services)
-            if key not in seen:
-                seen.add(key)
-                result.append(variant)
-    return result
+    """Per runtime x orchestrator x cloud: no data services and all of them (for lint and build tiers)."""
+    return [
+        variant
+        for variant in all_variants()
+        if variant.data_services in ((), supported_services(variant.runtime))
+    ]
 
 
 DEFAULT = Variant("python", "kubernetes", "none", ("postgres", "redis"))
@@ -146,6 +167,16 @@ REFUSED = [
     *(
         {"question": "data_services", "answers": {"data_services": [v]}, "message": m}
         for v, m in refused("data_services").items()
+    ),
+    *(
+        {
+            "question": "data_services",
+            "answers": {"runtime": rt, "data_services": [svc]},
+            "message": f"does not support {load_extension().catalog.DATA_SERVICES[svc]['label']}",
+        }
+        for rt in implemented("runtime")
+        for svc in implemented("data_services")
+        if svc not in supported_services(rt)
     ),
     {"question": "project_slug", "answers": {"project_slug": "My_App"}, "message": "not a DNS-1123 label"},
     {"question": "project_slug", "answers": {"project_slug": "a" * 64}, "message": "not a DNS-1123 label"},

@@ -79,6 +79,7 @@ def violations(docs: list[dict], *, long_running_probes: bool = True) -> list[st
                 if not {"cpu", "memory"} <= set(resources.get(part, {})):
                     found.append(f"{cwhere}: resources.{part} must set cpu and memory")
             long_running = doc["kind"] in {"Deployment", "StatefulSet", "DaemonSet"}
-            if long_running_probes and long_running and "readinessProbe" not in container:
+            init = container in spec.get("initContainers", [])
+            if long_running_probes and long_running and not init and "readinessProbe" not in container:
                 found.append(f"{cwhere}: readinessProbe missing")
     return found

@@ -2,8 +2,9 @@
 and checked.
 
 The commands themselves come from the catalog: the strings the generated Makefile runs
-(`make install lint test run`). A driver adds only what the catalog cannot say. A new runtime plugs
-in with one entry in DRIVERS; the build tier fails while an implemented runtime has none.
+(`make install lint test run`). A driver adds only what the catalog cannot say. A runtime is built
+and run by the build and e2e tiers once it has an entry in DRIVERS (Go and Java are rendered and
+linted only so far: this machine has no Go module proxy, and Maven works offline only).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class Driver:
         argv = shlex.split(self.commands["run"])
         assert not {"&&", "||", ";", "|"} & set(argv), f"{self.runtime}: run must be a single command"
         return argv
+
+    @property
+    def migrate(self) -> list[str]:
+        """The image's migration step (compose `migrate` service, Kubernetes initContainer)."""
+        return list(load_extension().catalog.RUNTIMES[self.runtime]["migrate_command"])
 
     def path(self, app: Path, base: str) -> str:
         """PATH for running the app's own commands the way its image does."""

@@ -157,3 +157,80 @@ class Redis:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+class Memcached:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Memcached:
+        binary = shutil.which("memcached") or "/usr/bin/memcached"
+        assert Path(binary).exists(), "memcached missing: scripts/test installs Debian's memcached"
+        user = ["-u", "memcache"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen(
+            [binary, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", *user],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class RabbitMQ:
+    """A private RabbitMQ node (own ports, node name and data dir), run as the rabbitmq user when root."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        self.base = Path(tempfile.mkdtemp(prefix="cn-template-rabbitmq-"))
+        self.base.chmod(0o755)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> RabbitMQ:
+        server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+        assert Path(server).exists(), "RabbitMQ missing: scripts/test installs Debian's rabbitmq-server"
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "rabbitmq")
+        env = {
+            **os.environ,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_NODENAME": f"cntest{self.port}@localhost",
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_PID_FILE": str(self.base / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "plugins"),
+        }
+        cmd = ["runuser", "-u", "rabbitmq", "--", server] if os.geteuid() == 0 else [server]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for_port(self.port, timeout=60)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(timeout=10)
+        # the Erlang VM may outlive the wrapper by a moment; wait until the port is free
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.2)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -208,13 +208,10 @@ def test_node_lock_data_matches_the_catalog():
     assert root["engines"] == {"node": node["engines"]}
 
 
-def test_every_available_service_has_a_node_client():
-    if not ext.catalog.RUNTIMES["node"]["available"]:
-        pytest.skip("node is not available")
-    npm = ext.catalog.RUNTIMES["node"]["npm"]
-    for key, service in ext.catalog.DATA_SERVICES.items():
-        if service["available"]:
-            assert npm.get(key), f"{key} is available but the Node.js app has no client for it"
+def test_every_node_service_has_an_npm_client():
+    node = ext.catalog.RUNTIMES["node"]
+    clients = set(node["npm"]) - {"base", "dev"}
+    assert clients == set(node["services"]), "each supported service needs its npm packages, and only those"
 
 
 def test_npm_lock_prune_recomputes_flags_and_drops_the_unreached():
@@ -348,3 +345,10 @@ def test_macro_dev_instance_is_hardened_and_wired(k8s):
     ingress = docs[2]["spec"]["ingress"][0]
     assert ingress["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "shop"}
     assert ingress["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+def test_services_error_names_what_the_runtime_lacks(monkeypatch):
+    assert ext.services_error("python", ["postgres", "kafka"]) == ""
+    monkeypatch.setitem(ext.catalog.RUNTIMES["python"], "services", ["postgres"])
+    message = ext.services_error("python", ["postgres", "kafka", "redis"])
+    assert message.startswith("the Python app does not support Kafka, Redis yet")

@@ -155,7 +155,7 @@ VARIANTS = (
     + [
         Variant(runtime, DEFAULT.orchestrator, "none", ("postgres", "redis"))
         for runtime in implemented("runtime")
-        if runtime != DEFAULT.runtime
+        if runtime != DEFAULT.runtime and runtime in APP_EDITS
     ]
 )
 

@@ -26,7 +26,12 @@ function main() {
     level: settings.logLevel,
   });
   const dependencies = openDependencies(settings, log);
-  const server = createApp({ settings, checks: dependencies.checks, log });
+  const server = createApp({
+    settings,
+    checks: dependencies.checks,
+    routes: dependencies.routes,
+    log,
+  });
 
   server.on("error", (error) => {
     log.error("server failed", { error });

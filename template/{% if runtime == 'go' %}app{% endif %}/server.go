@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// probePaths are logged at debug level: orchestrators call them every few seconds.
+var probePaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// newHandler routes the service's endpoints and wraps them with request metrics and logs.
+func newHandler(cfg Config, logger *slog.Logger, m *metrics, clients []client) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"service": cfg.ServiceName, "version": cfg.Version})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /readyz", readyHandler(cfg.ReadyTimeout, clients, m, logger))
+	mux.Handle("GET /metrics", m.handler())
+	return instrument(mux, m, logger)
+}
+
+// readyResponse is the /readyz body: "ok" per data service, or why it is not reachable.
+type readyResponse struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// readyHandler probes every data service at once, each bounded by timeout; 503 if any fails.
+func readyHandler(timeout time.Duration, clients []client, m *metrics, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		results := make(map[string]string, len(clients))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				result := probe(r.Context(), c, timeout)
+				mu.Lock()
+				results[c.name] = result
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+
+		body := readyResponse{Status: "ok", Checks: results}
+		for name, result := range results {
+			up := 1.0
+			if result != "ok" {
+				up = 0
+				body.Status = "unavailable"
+			}
+			m.dependencyUp.WithLabelValues(name).Set(up)
+		}
+		if body.Status != "ok" {
+			logger.Warn("not ready", "checks", results)
+			writeJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+// probe runs one readiness check and returns "ok" or the reason it failed.
+func probe(parent context.Context, c client, timeout time.Duration) string {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	err := c.probe(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timeout after %s", timeout)
+	default:
+		return err.Error()
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// instrument counts and times every request by route pattern (never by raw path: bounded
+// label values), and logs it.
+func instrument(next *http.ServeMux, m *metrics, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		elapsed := time.Since(start)
+
+		route := routeLabel(r.Pattern) // set by the ServeMux once it has matched a route
+		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if probePaths[route] {
+			level = slog.LevelDebug
+		}
+		logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
+	})
+}
+
+// routeLabel turns a ServeMux pattern ("GET /healthz") into a metric label ("/healthz").
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	if _, path, found := strings.Cut(pattern, " "); found {
+		pattern = path
+	}
+	return strings.TrimSuffix(pattern, "{$}")
+}
