@@ -58,9 +58,9 @@ APP_EDITS = {
     ),
     "node": (
         "app/src/app.js",
-        '    "/healthz": async () => json(200, { status: "ok" }),\n',
-        '    "/healthz": async () => json(200, { status: "ok" }),\n'
-        '    "/hello": async () => json(200, { hello: "world" }),\n',
+        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n',
+        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n'
+        '    "/hello": { GET: async () => json(200, { hello: "world" }) },\n',
     ),
 }
 DEPLOY_EDITS = {
