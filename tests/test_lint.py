@@ -14,7 +14,7 @@ import promql_parser
 import pytest
 import yaml
 
-from matrix import HOSTILE, ROOT, edge_variants, load_extension
+from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from policy import violations
 
 pytestmark = pytest.mark.lint
@@ -111,14 +111,17 @@ NODE = [v for v in VARIANTS if v.runtime == "node"]
 @pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
 def test_node_app_is_eslint_and_prettier_clean(render, built, variant):
     """ESLint (flat config, recommended rules) and Prettier, from the app's own locked dev packages."""
-    app = built(render(variant))
+    project = render(variant)
+    built(project, "node")
+    app = project / "app"
     run([str(app / "node_modules" / ".bin" / "eslint"), "--max-warnings=0", "."], cwd=app)
     run([str(app / "node_modules" / ".bin" / "prettier"), "--check", "."], cwd=app)
 
 
 def test_node_app_with_hostile_text_is_prettier_clean(render, built):
     """Free text reaches package.json only: it must still be formatted as npm and Prettier write it."""
-    tools = built(render(NODE[0])) / "node_modules" / ".bin"
+    tools = render(NODE[0]) / "app" / "node_modules" / ".bin"
+    built(render(NODE[0]), "node")
     app = render({**NODE[0].answers, **HOSTILE}) / "app"
     run([str(tools / "prettier"), "--check", "."], cwd=app)
 
@@ -157,7 +160,8 @@ def test_template_scripts_are_shellcheck_clean():
 # --- orchestrator: kubernetes ----------------------------------------------------------------------
 
 
-KUBE = [v for v in VARIANTS if v.orchestrator == "kubernetes"]
+# The manifests do not depend on the cloud: lint them once per data-service set.
+KUBE = [v for v in VARIANTS if v.orchestrator == "kubernetes" and v.cloud == DEFAULT.cloud]
 
 
 @pytest.mark.parametrize("variant", KUBE, ids=[v.id for v in KUBE])

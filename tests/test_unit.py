@@ -166,8 +166,9 @@ def test_derive_is_pure_and_complete():
 def test_derive_urls_per_environment():
     services = {svc["key"]: svc for svc in ext.derive(dict(ANSWERS))["services"]}
     pg = services["postgres"]
-    assert pg["local_url"] == "postgres://app:app@localhost:5432/app"
-    assert pg["compose_url"] == "postgres://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app"
+    assert pg["local_url"] == "postgres://app:app@localhost:5432/app?sslmode=disable"
+    assert pg["compose_url"] == "postgres://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app?sslmode=disable"
+    assert pg["prod_url"].endswith("?sslmode=require")
     assert pg["dev_url"].startswith("postgres://app:dev-only-password@postgres:5432/")
     assert services["redis"]["local_url"] == "redis://localhost:6379/0"
 
@@ -352,3 +353,73 @@ def test_services_error_names_what_the_runtime_lacks(monkeypatch):
     monkeypatch.setitem(ext.catalog.RUNTIMES["python"], "services", ["postgres"])
     message = ext.services_error("python", ["postgres", "kafka", "redis"])
     assert message.startswith("the Python app does not support Kafka, Redis yet")
+
+
+@pytest.fixture(scope="module")
+def terraform_macros():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
+    env.filters.update(ext.FILTERS)
+    return env.get_template("includes/terraform.jinja").module
+
+
+TF_VARIABLES = {
+    "name",
+    "environment",
+    "account_id",
+    "region",
+    "network_cidr",
+    "admin_cidrs",
+    "kubernetes_version",
+    "node_instance_type",
+    "node_min_count",
+    "node_max_count",
+    "app_name",
+    "github_repository",
+    "deletion_protection",
+    "labels",
+}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_macro_terraform_variables_are_the_one_interface(terraform_macros, cloud):
+    tf = ext.catalog.CLOUDS[cloud]["terraform"]
+    parsed = hcl2.loads(str(terraform_macros.variables(tf, "shop", "shop", "1.33")))
+    variables = {name.strip('"'): body for block in parsed["variable"] for name, body in block.items()}
+    assert set(variables) == TF_VARIABLES
+    assert variables["region"]["default"] == json.dumps(tf["region"]["default"])
+    assert variables["kubernetes_version"]["default"] == '"1.33"'
+    assert all("description" in body and "type" in body for body in variables.values())
+    required = {name for name, body in variables.items() if "default" not in body}
+    assert required == {"account_id", "github_repository"}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_macro_terraform_tfvars_example_and_readme(terraform_macros, cloud):
+    derived = ext.derive({**ANSWERS, "cloud": cloud})
+    example = hcl2.loads(str(terraform_macros.tfvars_example(derived["infra"]["tf"], "shop", "shop")))
+    assert {"account_id", "github_repository", "region"} <= set(example)
+    readme = str(terraform_macros.readme(derived["infra"], "shop", "1.33"))
+    assert readme.startswith(f"# Infrastructure: {derived['infra']['tf']['name']}\n")
+    for name in TF_VARIABLES:
+        assert f"| `{name}` |" in readme
+    for svc in derived["infra"]["services"]:
+        assert f"| `{svc['key']}_endpoint` |" in readme and svc["offering"] in readme
+
+
+def test_infra_name_fits_every_cloud():
+    for slug in ["shop", "9-lives", "a" * 63, "x", "hello-service-with-a-long-name"]:
+        name = ext.infra_name(slug)
+        assert 3 <= len(name) <= ext.catalog.INFRA_NAME_MAX
+        assert name[0].isalpha() and name[-1].isalnum()
+
+
+def test_derive_infra_per_cloud():
+    none = ext.derive(dict(ANSWERS))["infra"]
+    assert none["tf"] == {} and none["services"] == []
+    for cloud in ("aws", "gcp", "azure"):
+        infra = ext.derive({**ANSWERS, "cloud": cloud})["infra"]
+        assert [svc["key"] for svc in infra["services"]] == ["postgres", "redis"]
+        for svc in infra["services"]:
+            assert svc["secret"] == (svc["auth"] == "password")
+            assert svc["managed"] or svc["why"]
+        assert set(ext.catalog.CLOUDS[cloud]["services"]) == set(ext.catalog.DATA_SERVICES)

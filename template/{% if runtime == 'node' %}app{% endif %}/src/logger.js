@@ -13,7 +13,7 @@ import { LOG_LEVELS } from "./config.js";
  * @typedef {object} Logger
  * @property {LogMethod} debug
  * @property {LogMethod} info
- * @property {LogMethod} warning
+ * @property {LogMethod} warn
  * @property {LogMethod} error
  */
 
@@ -41,7 +41,8 @@ export function describeError(error) {
 }
 
 /**
- * A logger writing one JSON object per line, with `time`, `level`, `msg` and `service` first.
+ * A logger writing one JSON object per line, with `time`, `level`, `msg` and `service` first
+ * (the schema every runtime of this template logs; levels in capitals: DEBUG, INFO, WARN, ERROR).
  * @param {object} options
  * @param {string} options.service the service name every line carries
  * @param {string} [options.level] the least severe level written (default "info")
@@ -55,18 +56,18 @@ export function createLogger({
 }) {
   const threshold = LOG_LEVELS.indexOf(level);
   /** @type {(name: string) => LogMethod} */
-  const method = (name) =>
+  const method = (name, upper = name.toUpperCase()) =>
     LOG_LEVELS.indexOf(name) < threshold
       ? () => {}
       : (msg, fields = {}) => {
           const time = new Date().toISOString();
-          const entry = { time, level: name, msg, service, ...fields };
+          const entry = { time, level: upper, msg, service, ...fields };
           write(`${JSON.stringify(entry, replacer)}\n`);
         };
   return {
     debug: method("debug"),
     info: method("info"),
-    warning: method("warning"),
+    warn: method("warn"),
     error: method("error"),
   };
 }

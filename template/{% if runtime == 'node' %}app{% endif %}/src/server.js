@@ -51,7 +51,7 @@ function main() {
     stopping = true;
     log.info("stopping", { signal });
     const deadline = setTimeout(() => {
-      log.warning("grace period over, closing open connections");
+      log.warn("grace period over, closing open connections");
       server.closeAllConnections();
     }, SHUTDOWN_GRACE_MS);
     deadline.unref();

@@ -1,0 +1,67 @@
+"""Render a cloud's infra/terraform/ with plain Jinja, for any data services in the catalog.
+
+Copier refuses data services that are not selectable yet, but their Terraform already exists and
+must pass the same checks. This renders just the cloud's infra folder with the same context the
+template gets (copier.yml defaults, the answers, then `derive`), the same filters and the same
+path rules (a name rendering empty is skipped); the tests also prove it matches Copier's output
+for the selectable services.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+
+from matrix import ROOT, load_extension, questions
+
+TEMPLATE = ROOT / "template"
+
+
+def context(answers: dict) -> dict:
+    ext = load_extension()
+    env = _env()
+    values: dict = {}
+    for name, spec in questions().items():
+        if name in answers:
+            values[name] = answers[name]
+            continue
+        default = spec["default"]
+        values[name] = env.from_string(default).render(**values) if isinstance(default, str) else default
+    values["app_port"] = int(values["app_port"])
+    return {**values, **ext.derive(values)}
+
+
+def _env() -> jinja2.Environment:
+    ext = load_extension()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(ext.FILTERS)
+    env.globals["unavailable_error"] = ext.unavailable_error
+    return env
+
+
+def render_infra(answers: dict, dest: Path) -> Path:
+    """Render the infra folder of answers["cloud"] into dest/infra; returns dest/infra/terraform."""
+    env = _env()
+    ctx = context(answers)
+    source = TEMPLATE / f"{{% if cloud == '{ctx['cloud']}' %}}infra{{% endif %}}"
+    assert source.is_dir(), f"no infra folder for cloud {ctx['cloud']!r}"
+    for path in sorted(source.rglob("*")):
+        if not path.is_file():
+            continue
+        parts = [env.from_string(part).render(ctx) for part in path.relative_to(TEMPLATE).parts]
+        if not all(parts):
+            continue
+        target = dest.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.name.endswith(".jinja"):
+            template = env.get_template(path.relative_to(ROOT).as_posix())
+            target.with_suffix("").write_text(template.render(ctx))
+        else:
+            shutil.copyfile(path, target)
+    return dest / "infra" / "terraform"

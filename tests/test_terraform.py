@@ -1,0 +1,491 @@
+"""Terraform tier: every cloud's infra/terraform/, with no data services, the selectable ones and every
+service in the catalog, is formatted, valid, consistent across clouds and passes checkov.
+
+Copier renders the first two; the third is rendered with plain Jinja (support.infra), because
+Copier still refuses the planned services whose Terraform already exists. AWS is initialised and
+validated against the machine's provider mirror; the GCP and Azure providers cannot be installed
+offline, so their configurations are parsed and their references resolved here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from matrix import DEFAULT, Variant, implemented, load_extension
+from support import tools
+from support.infra import render_infra
+
+catalog = load_extension().catalog
+
+CLOUDS = [cloud for cloud in implemented("cloud") if "terraform" in catalog.CLOUDS[cloud]]
+SELECTABLE = tuple(implemented("data_services"))
+EVERY = tuple(catalog.DATA_SERVICES)
+CASES = [
+    (cloud, label)
+    for cloud in CLOUDS
+    for label in ("no-services", "selectable", "every-service")
+    if not (label == "every-service" and EVERY == SELECTABLE)
+]
+IDS = [f"{cloud}-{label}" for cloud, label in CASES]
+STANDARD_FILES = {
+    "versions.tf",
+    "providers.tf",
+    "variables.tf",
+    "outputs.tf",
+    "main.tf",
+    "network.tf",
+    "kubernetes.tf",
+    "registry.tf",
+    "identity.tf",
+    "backend.tf.example",
+    "terraform.tfvars.example",
+    "README.md",
+}
+COMMON_OUTPUTS = {
+    "cluster_name",
+    "cluster_endpoint",
+    "kubeconfig_command",
+    "registry_url",
+    "service_account_annotations",
+    "ci_variables",
+}
+
+
+def services_of(label: str) -> tuple[str, ...]:
+    return {"no-services": (), "selectable": SELECTABLE, "every-service": EVERY}[label]
+
+
+@pytest.fixture(scope="session")
+def terraform_dirs(render, tmp_path_factory):
+    """(cloud, label) -> a pristine infra/terraform directory (never initialised: tests copy it)."""
+    dirs = {}
+    for cloud, label in CASES:
+        services = services_of(label)
+        if label == "every-service":
+            out = tmp_path_factory.mktemp(f"infra-{cloud}-every")
+            dirs[(cloud, label)] = render_infra({"cloud": cloud, "data_services": list(services)}, out)
+        else:
+            variant = Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, services)
+            dirs[(cloud, label)] = render(variant) / "infra" / "terraform"
+    return dirs
+
+
+def copy_of(directory: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "terraform"
+    shutil.copytree(directory, target, ignore=shutil.ignore_patterns(".terraform*"))
+    return target
+
+
+def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+
+def unquote(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def parse(directory: Path) -> dict:
+    """Declarations of a module: variables, outputs, locals, resources, data, ephemeral, providers."""
+    module = {
+        "variable": {},
+        "output": {},
+        "locals": set(),
+        "resource": set(),
+        "data": set(),
+        "ephemeral": set(),
+        "required_providers": {},
+        "required_version": None,
+    }
+    for path in sorted(directory.glob("*.tf")):
+        doc = hcl2.loads(path.read_text())
+        for block in doc.get("variable", []):
+            for name, body in block.items():
+                module["variable"][unquote(name)] = body
+        for block in doc.get("output", []):
+            for name, body in block.items():
+                module["output"][unquote(name)] = body
+        for block in doc.get("locals", []):
+            module["locals"] |= {key for key in block if not key.startswith("__")}
+        for kind in ("resource", "data", "ephemeral"):
+            for block in doc.get(kind, []):
+                for rtype, named in block.items():
+                    for name in named:
+                        module[kind].add(f"{unquote(rtype)}.{unquote(name)}")
+        for block in doc.get("terraform", []):
+            module["required_version"] = block.get("required_version")
+            for providers in block.get("required_providers", []):
+                for name, spec in providers.items():
+                    if not name.startswith("__"):
+                        module["required_providers"][name] = spec
+    return module
+
+
+def code(directory: Path) -> str:
+    """Every .tf file without its comment lines (references are looked for in code only)."""
+    lines = []
+    for path in sorted(directory.glob("*.tf")):
+        lines += [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    return "\n".join(lines)
+
+
+def reference_errors(directory: Path) -> list[str]:
+    """Every var., local., data., ephemeral. and resource reference resolves to a declaration."""
+    module = parse(directory)
+    text = code(directory)
+    prefixes = {name.split("-")[0] for name in module["required_providers"]}
+    errors = []
+    for name in sorted(set(re.findall(r"\bvar\.([a-z_][a-z0-9_]*)", text))):
+        if name not in module["variable"]:
+            errors.append(f"var.{name} is not declared")
+    for name in sorted(set(re.findall(r"\blocal\.([a-z_][a-z0-9_]*)", text))):
+        if name not in module["locals"]:
+            errors.append(f"local.{name} is not declared")
+    for kind in ("data", "ephemeral"):
+        for ref in sorted(set(re.findall(rf"\b{kind}\.([a-z0-9_]+\.[a-z_][a-z0-9_]*)", text))):
+            if ref not in module[kind]:
+                errors.append(f"{kind}.{ref} is not declared")
+    alternatives = "|".join(sorted(prefixes))
+    resource_ref = re.compile(r"(?<![\w.\"-])((?:" + alternatives + r")_[a-z0-9_]+)\.([a-z_][a-z0-9_]*)\b")
+    for rtype, name in sorted(set(resource_ref.findall(text))):
+        if f"{rtype}.{name}" not in module["resource"]:
+            errors.append(f"{rtype}.{name} is not declared")
+    for name in module["variable"]:
+        if not re.search(rf"\bvar\.{name}\b", text):
+            errors.append(f"variable {name} is never used")
+    used_types = {ref.split(".")[0] for ref in module["resource"] | module["data"] | module["ephemeral"]}
+    for rtype in sorted(used_types):
+        if rtype.split("_")[0] not in prefixes:
+            errors.append(f"{rtype}: its provider is not in required_providers")
+    used_prefixes = {rtype.split("_")[0] for rtype in used_types}
+    for name in module["required_providers"]:
+        if name.split("-")[0] not in used_prefixes or (
+            name.endswith("-beta") and f"provider = {name}" not in text
+        ):
+            errors.append(f"provider {name} is required but never used")
+    return errors
+
+
+def declaration_errors(directory: Path) -> list[str]:
+    module = parse(directory)
+    errors = []
+    for name, body in module["variable"].items():
+        if not unquote(str(body.get("description", ""))).strip():
+            errors.append(f"variable {name} has no description")
+        if "type" not in body:
+            errors.append(f"variable {name} has no type")
+    for name, body in module["output"].items():
+        if not unquote(str(body.get("description", ""))).strip():
+            errors.append(f"output {name} has no description")
+        if "value" not in body:
+            errors.append(f"output {name} has no value")
+    if not module["required_version"]:
+        errors.append("terraform.required_version is not set")
+    for name, spec in module["required_providers"].items():
+        if not {"source", "version"} <= set(spec):
+            errors.append(f"provider {name} is not pinned (source and version)")
+    return errors
+
+
+# --- render ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.render
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_standard_module_layout_with_one_file_per_service(terraform_dirs, cloud, label):
+    directory = terraform_dirs[(cloud, label)]
+    names = {path.name for path in directory.iterdir()}
+    services = services_of(label)
+    assert names == STANDARD_FILES | {"kms.tf" if cloud != "azure" else "keyvault.tf"} | {
+        f"{svc}.tf" for svc in services
+    }
+    readme = (directory / "README.md").read_text()
+    for svc in services:
+        assert catalog.CLOUDS[cloud]["services"][svc]["offering"] in readme
+        if not catalog.CLOUDS[cloud]["services"][svc]["managed"]:
+            assert catalog.CLOUDS[cloud]["services"][svc]["why"] in readme, "say why it runs in-cluster"
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_plain_jinja_render_matches_copier(terraform_dirs, tmp_path, cloud):
+    """support.infra renders exactly what Copier renders, so the every-service checks are sound."""
+    copier_dir = terraform_dirs[(cloud, "selectable")]
+    plain = render_infra({"cloud": cloud, "data_services": list(SELECTABLE)}, tmp_path)
+    copier_files = {p.name: p.read_text() for p in copier_dir.iterdir() if p.is_file()}
+    plain_files = {p.name: p.read_text() for p in plain.iterdir() if p.is_file()}
+    assert plain_files == copier_files
+
+
+@pytest.mark.render
+def test_generated_readme_has_an_infrastructure_section_per_cloud(render):
+    for cloud in implemented("cloud"):
+        project = render(Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, DEFAULT.data_services))
+        text = (project / "README.md").read_text()
+        section = text.split("## Infrastructure", 1)[1].split("\n## ", 1)[0]
+        if cloud == "none":
+            assert "kind" in section and "nothing to pay for" in section
+            assert not (project / "infra").exists()
+        else:
+            tf = catalog.CLOUDS[cloud]["terraform"]
+            assert tf["kubernetes"] in section and "infra/terraform/README.md" in section
+            for svc in DEFAULT.data_services:
+                assert catalog.CLOUDS[cloud]["services"][svc]["offering"] in section
+
+
+# --- lint ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_terraform_fmt_is_clean(terraform_dirs, cloud, label):
+    assert tools.terraform(), "terraform is not installed"
+    proc = run(
+        [tools.terraform(), "fmt", "-check", "-recursive", "-diff", "-no-color"],
+        terraform_dirs[(cloud, label)],
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def terraform_env(tmp_path_factory):
+    """Environment for `terraform init` from the machine's provider mirror only."""
+    mirror = tools.provider_mirror()
+    assert mirror, "no Terraform provider mirror (a directory holding registry.terraform.io) on this machine"
+    config = tools.terraform_cli_config(mirror, tmp_path_factory.mktemp("terraform-cli"))
+    return {**shutil.os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1"}
+
+
+def init_and_validate(directory: Path, env: dict) -> subprocess.CompletedProcess:
+    init = run([tools.terraform(), "init", "-backend=false", "-input=false", "-no-color"], directory, env=env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    return run([tools.terraform(), "validate", "-no-color", "-json"], directory, env=env)
+
+
+AWS_CASES = [(cloud, label) for cloud, label in CASES if cloud == "aws"]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), AWS_CASES, ids=[f"{c}-{lbl}" for c, lbl in AWS_CASES])
+def test_aws_inits_and_validates_offline(terraform_dirs, terraform_env, tmp_path, cloud, label):
+    directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
+    assert "hashicorp/aws" in tools.mirrored_providers(tools.provider_mirror())
+    proc = init_and_validate(directory, terraform_env)
+    result = json.loads(proc.stdout)
+    assert result["valid"], json.dumps(result["diagnostics"], indent=2)
+    assert result["error_count"] == 0 and result["warning_count"] == 0, result["diagnostics"]
+
+
+@pytest.mark.lint
+def test_validate_catches_an_undeclared_reference(terraform_dirs, terraform_env, tmp_path):
+    directory = copy_of(terraform_dirs[("aws", "no-services")], tmp_path)
+    registry = directory / "registry.tf"
+    registry.write_text(registry.read_text().replace("name                 = var.app_name", "name = var.app"))
+    result = json.loads(init_and_validate(directory, terraform_env).stdout)
+    assert not result["valid"]
+    assert any("var.app" in json.dumps(d) for d in result["diagnostics"])
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_references_resolve_and_declarations_are_typed_and_described(terraform_dirs, cloud, label):
+    directory = terraform_dirs[(cloud, label)]
+    assert declaration_errors(directory) == []
+    assert reference_errors(directory) == []
+
+
+@pytest.mark.lint
+def test_structure_checks_catch_breakage(terraform_dirs, tmp_path):
+    directory = copy_of(terraform_dirs[("gcp", "no-services")], tmp_path)
+    registry = directory / "registry.tf"
+    registry.write_text(
+        registry.read_text()
+        .replace("google_kms_crypto_key.main.id", "google_kms_crypto_key.missing.id")
+        .replace('  description   = "Images of ${var.app_name}"\n', "")
+    )
+    outputs = directory / "outputs.tf"
+    outputs.write_text(outputs.read_text().replace('  description = "Name of the Kubernetes cluster."\n', ""))
+    assert "google_kms_crypto_key.missing is not declared" in reference_errors(directory)
+    assert "output cluster_name has no description" in declaration_errors(directory)
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("label", sorted({label for _, label in CASES}))
+def test_every_cloud_has_the_same_interface(terraform_dirs, label):
+    """Same variable names and types, same outputs, whatever the cloud: nothing else branches on it."""
+    modules = {cloud: parse(terraform_dirs[(cloud, label)]) for cloud in CLOUDS}
+    reference = modules[CLOUDS[0]]
+    for cloud, module in modules.items():
+        assert {n: v["type"] for n, v in module["variable"].items()} == {
+            n: v["type"] for n, v in reference["variable"].items()
+        }, cloud
+        assert set(module["output"]) == set(reference["output"]), cloud
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_outputs_cover_cluster_registry_ci_and_each_service(terraform_dirs, cloud, label):
+    directory = terraform_dirs[(cloud, label)]
+    module = parse(directory)
+    expected = set(COMMON_OUTPUTS)
+    for svc in services_of(label):
+        expected.add(f"{svc}_endpoint")
+        if catalog.CLOUDS[cloud]["services"][svc]["auth"] == "password":
+            expected.add(f"{svc}_credentials_secret")
+    assert set(module["output"]) == expected
+    # the keys CI reads are the repository variables the workflow uses
+    ci_keys = set(re.findall(r"^\s+([A-Z_]+)\s+=", (directory / "outputs.tf").read_text(), re.M))
+    assert set(catalog.CLOUDS[cloud]["terraform"]["ci"]["inputs"].values()) <= ci_keys
+    for name, body in module["output"].items():
+        assert "password" not in str(body["value"]).lower(), f"{name} must not output a password"
+    readme = (directory / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.M))
+    assert documented == set(module["variable"]) | set(module["output"])
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_workflow_runs_terraform_and_signs_in_with_oidc(render, cloud):
+    import yaml
+
+    project = render(Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, DEFAULT.data_services))
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    jobs = workflow["jobs"]
+    commands = [step.get("run", "") for step in jobs["terraform"]["steps"]]
+    assert "terraform fmt -check -recursive" in commands
+    assert "terraform init -backend=false -input=false" in commands
+    assert "terraform validate" in commands
+    plan = jobs["plan"]
+    assert plan["permissions"]["id-token"] == "write"
+    login = next(
+        step
+        for step in plan["steps"]
+        if step.get("uses") == catalog.CLOUDS[cloud]["terraform"]["ci"]["action"]
+    )
+    assert all("vars." in value for value in login["with"].values())
+    assert "secrets." not in json.dumps(plan), "CI signs in with OIDC, never with stored keys"
+
+
+# --- checkov ---------------------------------------------------------------------------------------
+
+
+def checkov(directory: Path) -> dict:
+    proc = run(
+        [
+            str(tools.checkov()),
+            "--directory",
+            str(directory),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        directory,
+        env=tools.checkov_env(),
+    )
+    assert proc.stdout.strip(), proc.stderr
+    report = json.loads(proc.stdout)
+    reports = report if isinstance(report, list) else [report]
+    if not reports or "results" not in reports[0]:
+        return {"failed": [], "passed": 0, "skipped": []}
+    results = reports[0]["results"]
+    return {
+        "failed": [
+            f"{check['check_id']} {check['resource']} ({check['file_path']})"
+            for check in results["failed_checks"]
+        ],
+        "passed": len(results["passed_checks"]),
+        "skipped": [check["check_id"] for check in results["skipped_checks"]],
+    }
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_checkov_finds_nothing(terraform_dirs, tmp_path, cloud, label):
+    directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
+    result = checkov(directory)
+    assert result["failed"] == []
+    assert result["passed"] > 30
+    skips = suppressions(directory)
+    for check_id, reason in skips:
+        assert reason and len(reason.split()) >= 5, f"{check_id} is suppressed without a reason"
+    assert sorted(result["skipped"]) == sorted(check_id for check_id, _ in skips)
+
+
+SUPPRESSION = re.compile(r"^\s*#checkov:skip=([A-Z0-9_]+)(?::(.*))?$", re.M)
+
+
+def suppressions(directory: Path) -> list[tuple[str, str]]:
+    return [m for path in sorted(directory.glob("*.tf")) for m in SUPPRESSION.findall(path.read_text())]
+
+
+WIDEST = [(c, lbl) for c, lbl in CASES if lbl == ("every-service" if EVERY != SELECTABLE else "selectable")]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), WIDEST, ids=[f"{c}-{lbl}" for c, lbl in WIDEST])
+def test_every_suppression_silences_a_real_finding(terraform_dirs, tmp_path, cloud, label):
+    """Without the inline skips, checkov fails exactly the suppressed checks: none is stale."""
+    directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
+    expected = sorted(check_id for check_id, _ in suppressions(directory))
+    for path in directory.glob("*.tf"):
+        path.write_text(SUPPRESSION.sub("", path.read_text()))
+    failed = sorted(entry.split()[0] for entry in checkov(directory)["failed"])
+    assert failed == expected
+
+
+@pytest.mark.lint
+def test_checkov_catches_encryption_turned_off(terraform_dirs, tmp_path):
+    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
+    postgres = directory / "postgres.tf"
+    postgres.write_text(
+        postgres.read_text().replace("storage_encrypted     = true", "storage_encrypted     = false")
+    )
+    redis = directory / "redis.tf"
+    redis.write_text(
+        redis.read_text().replace("transit_encryption_enabled = true", "transit_encryption_enabled = false")
+    )
+    failed = " ".join(checkov(directory)["failed"])
+    assert "CKV_AWS_16 aws_db_instance.postgres" in failed
+    assert "aws_elasticache_replication_group.redis" in failed
+
+
+def validation_patterns(directory: Path) -> dict[str, str]:
+    """variable -> the regex its `can(regex(...))` validation applies."""
+    patterns = {}
+    for name, body in parse(directory)["variable"].items():
+        for rule in body.get("validation", []):
+            found = re.search(r'regex\(("(?:[^"\\]|\\.)*"), var\.' + name + r"\)", rule["condition"])
+            if found:
+                patterns[name] = json.loads(found.group(1))
+    return patterns
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("slug", ["hello-service", "9-lives", "a" * 63, "x"])
+def test_defaults_and_examples_pass_their_own_validations(tmp_path, cloud, slug):
+    """Every default (derived from any valid slug) and every example value satisfies its validation."""
+    directory = render_infra({"cloud": cloud, "project_slug": slug, "data_services": []}, tmp_path)
+    patterns = validation_patterns(directory)
+    assert {"name", "environment", "account_id", "region", "kubernetes_version", "app_name"} <= set(patterns)
+    variables = parse(directory)["variable"]
+    example = hcl2.loads((directory / "terraform.tfvars.example").read_text())
+    for name, pattern in patterns.items():
+        values = [unquote(str(variables[name]["default"]))] if "default" in variables[name] else []
+        if name in example:
+            values.append(unquote(str(example[name])))
+        assert values, f"{name}: no default and no example value"
+        for value in values:
+            assert re.search(pattern, value), f"{name} = {value!r} fails its own validation {pattern}"
+    assert unquote(str(variables["app_name"]["default"])) == slug
