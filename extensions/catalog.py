@@ -147,17 +147,38 @@ RUNTIMES: dict[str, dict] = {
     "node": {
         "label": "Node.js",
         "version": "22",
-        "build_image": "node:22.11.0-bookworm-slim",
-        "run_image": "node:22.11.0-bookworm-slim",
+        # One pinned Debian image for both stages: the runtime stage deletes npm, corepack and yarn.
+        "build_image": "node:22.23.3-bookworm-slim",
+        "run_image": "node:22.23.3-bookworm-slim",
         "tmp_dirs": ["/tmp"],
+        "services": ["postgres", "redis"],
+        "services_reason": (
+            "only the pg and redis clients are wired in the Node.js app so far; the mongodb, memjs, "
+            "kafkajs and amqplib clients are planned"
+        ),
+        "migrate_command": ["node", "src/migrate.js"],
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
             "test": "npm test",
-            "run": "npm start",
+            "run": "node src/server.js",
+            "lock": "npm install --package-lock-only --ignore-scripts",
         },
-        "available": False,
-        "unavailable_reason": "the Node.js runtime is planned (issue: runtimes)",
+        # package.json ranges, per part; package-lock.json is cut from extensions/node-lock.json, one
+        # lockfile resolved for every part together (scripts/node_lock.py regenerates it after a change).
+        "npm": {
+            "base": {"prom-client": "^15.1.3"},
+            "postgres": {"pg": "^8.23.1"},
+            "redis": {"redis": "^6.3.1"},
+            "dev": {
+                "@eslint/js": "^10.0.1",
+                "eslint": "^10.15.0",
+                "globals": "^17.14.0",
+                "prettier": "^3.10.1",
+            },
+        },
+        "engines": ">=20.19",
+        "available": True,
     },
     "go": {
         "label": "Go",

@@ -22,11 +22,13 @@ from copier_template_extensions import ContextHook
 from jinja2.ext import Extension
 
 
-def _load_catalog():
-    # Keyed by path: `copier update` loads the old and the new release in one process, and each
-    # must see its own catalog.
-    path = Path(__file__).with_name("catalog.py").resolve()
-    name = "cn_template_catalog_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+def _load_sibling(filename: str):
+    """A module next to this file (Copier loads this file by path, so sibling imports do not work).
+    Keyed by path: `copier update` loads the old and the new release in one process, and each must
+    see its own modules."""
+    path = Path(__file__).with_name(filename).resolve()
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    name = f"cn_template_{filename.removesuffix('.py')}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -36,7 +38,8 @@ def _load_catalog():
     return module
 
 
-catalog = _load_catalog()
+catalog = _load_sibling("catalog.py")
+npm_lock = _load_sibling("npm_lock.py")
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_NAME_LENGTH = 100
@@ -419,6 +422,13 @@ def derive(answers: dict) -> dict:
         "infra": _infra(answers, services),
         "runtime_info": rt,
         "deps": deps,
+        "npm": (
+            npm_lock.derive(
+                rt["npm"], [svc["key"] for svc in services], slug, catalog.INITIAL_VERSION, rt["engines"]
+            )
+            if runtime == "node"
+            else {}
+        ),
         "go_module": f"example.com/{slug}",
         "java_package": f"com.example.{package_slug}",
         "java_package_path": f"com/example/{package_slug}",

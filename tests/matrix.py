@@ -156,6 +156,14 @@ def migrates(variant: Variant) -> bool:
 
 DEFAULT = Variant("python", "kubernetes", "none", ("postgres", "redis"))
 
+# Free text that breaks naive quoting in every format: it must parse and round-trip everywhere.
+HOSTILE = {
+    "project_name": 'Café "Ops": #1 — naïve: 日本 ✓',
+    "description": 'Line one: with "quotes" # and a hash\nline two: ${HOME} %{x} \\ back\n- yaml: [flow]',
+    "owner": "group:default/plat'form: #team",
+    "project_slug": "a" * 63,
+}
+
 # Answers that must stop at the prompt, and a fragment of the reason shown.
 REFUSED = [
     *(

@@ -8,6 +8,7 @@ Everything else goes through the generated repo's own Makefile (`make install li
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -86,4 +87,27 @@ class Driver:
             return [str(binary)]
         if self.runtime == "java":
             return [shutil.which("java") or "java", "-jar", str(app / "target" / "app.jar")]
+        if self.runtime == "node":
+            return [shutil.which("node") or "node", "src/server.js"]
         raise AssertionError(f"no driver for {self.runtime}")
+
+    def migration(self, project: Path) -> list[str]:
+        """The image's migration step (the catalog's `migrate_command`), run in app/ on this machine."""
+        command = list(_catalog().RUNTIMES[self.runtime]["migrate_command"])
+        if self.runtime == "python":
+            command[0] = str(project / "app" / ".venv" / "bin" / "python")
+        return command
+
+
+def _catalog():
+    from matrix import load_extension
+
+    return load_extension().catalog
+
+
+def healthcheck(project: Path) -> list[str]:
+    """The exec-form HEALTHCHECK CMD of the app's Dockerfile, to run (in app/) against a live app."""
+    lines = (project / "app" / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    health = next(line for line in lines if line.startswith("HEALTHCHECK "))
+    assert " CMD [" in health, "HEALTHCHECK must use the exec form (the image may have no shell)"
+    return json.loads(health.split(" CMD ", 1)[1])

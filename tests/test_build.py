@@ -3,6 +3,7 @@ with no data services and with every one the runtime supports."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -64,3 +65,49 @@ def test_python_lock_is_complete(render, variant, tmp_path):
         check=False,
     )
     assert imports.returncode == 0, imports.stderr
+
+
+# --- node -------------------------------------------------------------------------------------------
+
+NODE = [v for v in APPS if v.runtime == "node"]
+# Explicit, so the result does not depend on the machine's npmrc (ours omits `resolved`).
+NPM_LOCK_FLAGS = [
+    "--package-lock-only",
+    "--ignore-scripts",
+    "--no-audit",
+    "--no-fund",
+    "--omit-lockfile-registry-resolved=false",
+]
+
+
+def run(cmd: list[str], cwd) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
+def test_node_lock_is_what_npm_writes(render, variant, tmp_path):
+    """The pruned lockfile is byte for byte what npm writes for this package.json (npm recomputes
+    the dev/optional flags and drops extraneous packages, so any error in the pruning shows)."""
+    app = render(variant) / "app"
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(app / name, tmp_path / name)
+    run(["npm", "install", *NPM_LOCK_FLAGS], cwd=tmp_path)
+    assert (tmp_path / "package-lock.json").read_text() == (app / "package-lock.json").read_text()
+
+
+@pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
+def test_node_production_install_is_complete(render, variant, tmp_path):
+    """The image runs `npm ci --omit=dev`: the production packages alone must load every module."""
+    app = render(variant) / "app"
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(app / name, tmp_path / name)
+    shutil.copytree(app / "src", tmp_path / "src")
+    run(["npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=tmp_path)
+    installed = {path.name for path in (tmp_path / "node_modules").iterdir()}
+    assert not {"eslint", "prettier"} & installed, "dev packages must not reach the image"
+    modules = sorted(path.relative_to(tmp_path).as_posix() for path in (tmp_path / "src").rglob("*.js"))
+    entry_points = {"src/server.js", "src/healthcheck.js", "src/migrate.js"}  # they run on import
+    script = "".join(f'await import("./{module}");' for module in modules if module not in entry_points)
+    run(["node", "--input-type=module", "-e", script], cwd=tmp_path)

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from matrix import DEFAULT, Variant, implemented, supported_services
-from runtimes import Driver
+from matrix import Variant, implemented, supported_services
+from runtimes import Driver, healthcheck
 from servers import Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
@@ -112,12 +112,18 @@ def test_app_against_real_postgres_and_redis(render, built, servers, variant):
     assert "stopped" in [line["msg"] for line in lines]
 
 
-def test_app_refuses_to_start_without_its_service_urls(render, built):
-    project = render(DEFAULT)
-    python = built(project)
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+# The runtimes whose config and `make run` contract these tests hold (exit 2, JSON error line).
+CONTRACT = [v for v in RUNTIMES if v.runtime in ("python", "node")]
+
+
+@pytest.mark.parametrize("variant", CONTRACT, ids=[v.runtime for v in CONTRACT])
+def test_app_refuses_to_start_without_its_service_urls(render, built, variant):
+    project = render(variant)
+    built(project, variant.runtime)
+    driver = Driver(variant.runtime)
+    env = {key: value for key, value in driver.env().items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     proc = subprocess.run(
-        [str(python), "-m", "service"],
+        driver.server(project),
         cwd=project / "app",
         env=env,
         capture_output=True,
@@ -131,16 +137,18 @@ def test_app_refuses_to_start_without_its_service_urls(render, built):
     assert "DATABASE_URL" in error["error"] and "REDIS_URL" in error["error"]
 
 
-def test_make_run_serves_the_app(render, built, servers):
+@pytest.mark.parametrize("variant", CONTRACT, ids=[v.runtime for v in CONTRACT])
+def test_make_run_serves_the_app(render, built, servers, variant):
     """`make run` (what a developer types) starts the app with the settings in .env."""
     pg, redis = servers
-    project = render(DEFAULT)
-    built(project)
+    project = render(variant)
+    built(project, variant.runtime)
     port = free_port()
     (project / ".env").write_text(f"PORT={port}\nDATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")
     proc = subprocess.Popen(
         ["make", "run"],
         cwd=project,
+        env=Driver(variant.runtime).env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -153,6 +161,54 @@ def test_make_run_serves_the_app(render, built, servers):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)
         (project / ".env").unlink()
+
+
+NODE = Variant("node", "kubernetes", "none", ("postgres", "redis"))
+
+
+def test_node_app_migrates_uses_its_services_and_passes_its_healthcheck(render, built, servers):
+    """The Node app's migration step (with DATABASE_URL alone, as compose and the initContainer run
+    it; twice: it is idempotent), its real uses, and the image's HEALTHCHECK command."""
+    pg, redis = servers
+    project = render(NODE)
+    built(project, "node")
+    driver = Driver("node")
+    app = project / "app"
+    base = {key: value for key, value in driver.env().items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    for _ in range(2):
+        migrate = subprocess.run(
+            driver.migration(project),
+            cwd=app,
+            env={**base, "DATABASE_URL": pg.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+        assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated"
+    port = free_port()
+    env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "REDIS_URL": redis.url}
+    proc = subprocess.Popen(
+        driver.server(project), cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for_port(port)
+        assert wait_ready(port, 200)[0] == 200
+        assert post(port, "/api/postgres/visits") == (200, {"visits": 1})
+        assert post(port, "/api/postgres/visits") == (200, {"visits": 2})
+        assert post(port, "/api/redis/hits") == (200, {"hits": 1})
+        assert post(port, "/api/redis/hits") == (200, {"hits": 2})
+        check = subprocess.run(healthcheck(project), cwd=app, env=env, capture_output=True, timeout=10)
+        assert check.returncode == 0, "the image's HEALTHCHECK command must pass against a live app"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    check = subprocess.run(healthcheck(project), cwd=app, env=env, capture_output=True, timeout=10)
+    assert check.returncode != 0, "the HEALTHCHECK must fail when nothing answers"
+    levels = {json.loads(line)["level"] for line in out.splitlines() if line.strip()}
+    assert levels <= {"DEBUG", "INFO", "WARN", "ERROR"}, levels
 
 
 REAL = Variant("python", "kubernetes", "none", ("postgres", "redis", "memcached", "rabbitmq"))

@@ -14,7 +14,7 @@ import promql_parser
 import pytest
 import yaml
 
-from matrix import DEFAULT, ROOT, edge_variants, load_extension
+from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from policy import violations
 
 pytestmark = pytest.mark.lint
@@ -103,6 +103,27 @@ def test_python_app_is_ruff_clean(render, variant):
     app = render(variant) / "app"
     run([tool("ruff"), "check", "--no-cache", "."], cwd=app)
     run([tool("ruff"), "format", "--no-cache", "--check", "."], cwd=app)
+
+
+NODE = [v for v in VARIANTS if v.runtime == "node"]
+
+
+@pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
+def test_node_app_is_eslint_and_prettier_clean(render, built, variant):
+    """ESLint (flat config, recommended rules) and Prettier, from the app's own locked dev packages."""
+    project = render(variant)
+    built(project, "node")
+    app = project / "app"
+    run([str(app / "node_modules" / ".bin" / "eslint"), "--max-warnings=0", "."], cwd=app)
+    run([str(app / "node_modules" / ".bin" / "prettier"), "--check", "."], cwd=app)
+
+
+def test_node_app_with_hostile_text_is_prettier_clean(render, built):
+    """Free text reaches package.json only: it must still be formatted as npm and Prettier write it."""
+    tools = render(NODE[0]) / "app" / "node_modules" / ".bin"
+    built(render(NODE[0]), "node")
+    app = render({**NODE[0].answers, **HOSTILE}) / "app"
+    run([str(tools / "prettier"), "--check", "."], cwd=app)
 
 
 # --- whole repo ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import yaml
 from copier import run_copy
 
 from conftest import rendered_files
-from matrix import DEFAULT, REFUSED, ROOT, all_variants, load_extension, questions
+from matrix import DEFAULT, HOSTILE, REFUSED, ROOT, all_variants, load_extension, questions
 
 pytestmark = pytest.mark.render
 
@@ -152,14 +152,6 @@ def test_cli_refuses_a_bad_slug_with_a_clear_message(tmp_path):
     assert not out.exists()
 
 
-HOSTILE = {
-    "project_name": 'Café "Ops": #1 — naïve: 日本 ✓',
-    "description": 'Line one: with "quotes" # and a hash\nline two: ${HOME} %{x} \\ back\n- yaml: [flow]',
-    "owner": "group:default/plat'form: #team",
-    "project_slug": "a" * 63,
-}
-
-
 def test_hostile_free_text_parses_and_round_trips(render):
     project = render({**DEFAULT.answers, **HOSTILE})
     catalog = list(yaml.safe_load_all((project / "catalog-info.yaml").read_text()))
@@ -227,3 +219,34 @@ def test_readme_question_table_matches_copier_yml():
 def test_every_question_has_type_help_and_default():
     for name, spec in questions().items():
         assert {"type", "help", "default"} <= set(spec), name
+
+
+NODE = [v for v in VARIANTS if v.runtime == "node"]
+
+
+@pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
+def test_node_package_json_and_lockfile_agree(render, variant):
+    app = render(variant) / "app"
+    package = json.loads((app / "package.json").read_text())
+    lock = json.loads((app / "package-lock.json").read_text())
+    root = lock["packages"][""]
+    assert (lock["name"], lock["version"]) == (package["name"], package["version"])
+    for key in ("name", "version", "dependencies", "devDependencies", "engines"):
+        assert root[key] == package[key], key
+    clients = {"postgres": "pg", "redis": "redis"}
+    for service, client in clients.items():
+        assert (client in package["dependencies"]) == (service in variant.data_services)
+        assert (f"node_modules/{client}" in lock["packages"]) == (service in variant.data_services)
+    sources = {p.relative_to(app).as_posix() for p in (app / "src" / "services").glob("*.js")}
+    assert sources == {f"src/services/{service}.js" for service in variant.data_services}
+
+
+def test_hostile_free_text_round_trips_in_the_node_app(render):
+    project = render({**DEFAULT.answers, "runtime": "node", **HOSTILE})
+    package = json.loads((project / "app" / "package.json").read_text())
+    assert package["description"] == HOSTILE["description"]
+    assert package["name"] == HOSTILE["project_slug"]
+    lock = json.loads((project / "app" / "package-lock.json").read_text())
+    assert lock["packages"][""]["name"] == HOSTILE["project_slug"]
+    sources = "".join(p.read_text() for p in (project / "app").rglob("*.js"))
+    assert HOSTILE["project_slug"] not in sources, "JavaScript reads its name from package.json"

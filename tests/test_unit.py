@@ -182,6 +182,98 @@ def test_derive_python_lock_is_sorted_and_per_service():
     assert len(with_all["lock"]) == len(set(with_all["lock"]))
 
 
+NODE = {**ANSWERS, "runtime": "node"}
+
+
+def test_derive_node_dependencies_follow_the_services():
+    npm = ext.catalog.RUNTIMES["node"]["npm"]
+    with_all = ext.derive(dict(NODE))["npm"]
+    without = ext.derive({**NODE, "data_services": []})["npm"]
+    assert set(with_all["dependencies"]) == {*npm["base"], *npm["postgres"], *npm["redis"]}
+    assert set(without["dependencies"]) == set(npm["base"])
+    assert with_all["devDependencies"] == without["devDependencies"] == npm["dev"]
+    assert list(with_all["dependencies"]) == sorted(with_all["dependencies"])
+    lock = json.loads(without["lock"])
+    assert lock["name"] == "shop" and lock["packages"][""]["dependencies"] == without["dependencies"]
+    assert "node_modules/pg" not in lock["packages"] and "node_modules/redis" not in lock["packages"]
+    assert ext.derive({**ANSWERS})["npm"] == {}, "other runtimes do not pay for the lockfile"
+
+
+def test_node_lock_data_matches_the_catalog():
+    """extensions/node-lock.json must be re-resolved (scripts/node_lock.py) after a catalog range changes."""
+    node = ext.catalog.RUNTIMES["node"]
+    root = json.loads(ext.npm_lock.LOCK_PATH.read_text())["packages"][""]
+    prod = {name: spec for part, deps in node["npm"].items() if part != "dev" for name, spec in deps.items()}
+    assert root["dependencies"] == dict(sorted(prod.items())), "run scripts/node_lock.py"
+    assert root["devDependencies"] == dict(sorted(node["npm"]["dev"].items())), "run scripts/node_lock.py"
+    assert root["engines"] == {"node": node["engines"]}
+
+
+def test_every_node_service_has_an_npm_client():
+    node = ext.catalog.RUNTIMES["node"]
+    clients = set(node["npm"]) - {"base", "dev"}
+    assert clients == set(node["services"]), "each supported service needs its npm packages, and only those"
+
+
+def test_npm_lock_prune_recomputes_flags_and_drops_the_unreached():
+    """A small tree with every case: prod, dev-only, shared, optional, optional peer, nested copies."""
+    pkg = {"version": "1.0.0"}
+    union = {
+        "lockfileVersion": 3,
+        "packages": {
+            "node_modules/a": {
+                **pkg,
+                "dependencies": {"shared": "1", "c": "2"},
+                "optionalDependencies": {"opt": "1"},
+            },
+            "node_modules/a/node_modules/c": {"version": "2.0.0"},
+            "node_modules/c": {"version": "1.0.0", "dev": True},
+            "node_modules/d": {**pkg, "dev": True, "dependencies": {"shared": "1", "c": "1"}},
+            "node_modules/gone": {**pkg, "dependencies": {"shared": "1"}},
+            "node_modules/opt": {**pkg, "optional": True},
+            "node_modules/p": {
+                **pkg,
+                "peerDependencies": {"absent": "1"},
+                "peerDependenciesMeta": {"absent": {"optional": True}},
+            },
+            "node_modules/shared": {**pkg},
+        },
+    }
+    root = {
+        "name": "x",
+        "version": "0.1.0",
+        "dependencies": {"a": "1", "p": "1"},
+        "devDependencies": {"d": "1"},
+    }
+    lock = ext.npm_lock.prune(union, root)
+    packages = lock["packages"]
+    assert list(packages) == [
+        "",
+        "node_modules/a",
+        "node_modules/a/node_modules/c",
+        "node_modules/c",
+        "node_modules/d",
+        "node_modules/opt",
+        "node_modules/p",
+        "node_modules/shared",
+    ]
+    flags = {
+        path: {k for k in ("dev", "optional", "devOptional", "peer") if k in entry}
+        for path, entry in packages.items()
+    }
+    assert flags == {
+        "": set(),
+        "node_modules/a": set(),
+        "node_modules/a/node_modules/c": set(),
+        "node_modules/c": {"dev"},
+        "node_modules/d": {"dev"},
+        "node_modules/opt": {"optional"},
+        "node_modules/p": set(),
+        "node_modules/shared": set(),
+    }
+    assert list(packages["node_modules/d"]) == ["version", "dev", "dependencies"], "npm's key order"
+
+
 def test_java_package_is_a_valid_identifier():
     derived = ext.derive({**ANSWERS, "project_slug": "9-lives"})
     assert derived["java_package"] == "com.example.app9lives"

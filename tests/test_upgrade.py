@@ -20,7 +20,10 @@ from matrix import DEFAULT, ROOT, Variant, implemented
 
 pytestmark = pytest.mark.upgrade
 
-APP = {"python": "template/{% if runtime == 'python' %}app{% endif %}"}
+APP = {
+    "python": "template/{% if runtime == 'python' %}app{% endif %}",
+    "node": "template/{% if runtime == 'node' %}app{% endif %}",
+}
 KUBE = "template/deploy/{% if orchestrator == 'kubernetes' %}kubernetes{% endif %}"
 
 # (path in the template, text in the new release, text in the old release)
@@ -38,6 +41,11 @@ OLD_STATE = [
         '"HTTP requests handled."',
     ),
     ("template/compose.yaml.jinja", "restart: unless-stopped", "restart: always"),
+    (
+        f"{APP['node']}/src/metrics.js",
+        '"HTTP requests handled, by method, route and status code."',
+        '"HTTP requests handled."',
+    ),
 ]
 
 # What a developer does to the generated repo, per runtime and per orchestrator.
@@ -47,6 +55,12 @@ APP_EDITS = {
         "    return app\n",
         '    @app.get("/hello")\n    async def hello() -> dict[str, str]:\n'
         '        return {"hello": "world"}\n\n    return app\n',
+    ),
+    "node": (
+        "app/src/app.js",
+        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n',
+        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n'
+        '    "/hello": { GET: async () => json(200, { hello: "world" }) },\n',
     ),
 }
 DEPLOY_EDITS = {
@@ -134,11 +148,19 @@ def conflicted(project: Path) -> list[str]:
     return hits
 
 
-VARIANTS = [DEFAULT] + [
-    Variant("python", orch, "none", ("postgres", "redis"))
-    for orch in implemented("orchestrator")
-    if orch != DEFAULT.orchestrator
-]
+VARIANTS = (
+    [DEFAULT]
+    + [
+        Variant("python", orch, "none", ("postgres", "redis"))
+        for orch in implemented("orchestrator")
+        if orch != DEFAULT.orchestrator
+    ]
+    + [
+        Variant(runtime, DEFAULT.orchestrator, "none", ("postgres", "redis"))
+        for runtime in implemented("runtime")
+        if runtime != DEFAULT.runtime and runtime in APP_EDITS
+    ]
+)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
@@ -170,6 +192,8 @@ def test_update_keeps_user_edits(template_repo, tmp_path, variant):
     # the template's own changes arrived, in files the user touched and in files they did not
     assert "## Runtime contract" in (project / "README.md").read_text()
     assert "restart: unless-stopped" in (project / "compose.yaml").read_text()
+    if variant.runtime == "node":
+        assert "by method, route and status code" in (project / "app/src/metrics.js").read_text()
     if variant.orchestrator == "kubernetes":
         assert "revisionHistoryLimit: 5" in (project / "deploy/kubernetes/base/deployment.yaml").read_text()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -220,14 +244,19 @@ def test_update_reports_a_real_conflict(template_repo, tmp_path):
     assert check.returncode != 0 and "README.md" in check.stdout
 
 
-def test_update_never_touches_project_owned_lockfiles(template_repo, tmp_path):
-    project = generate(template_repo, tmp_path / "project", DEFAULT.answers)
-    lock = project / "app" / "requirements.lock"
-    lock.write_text(lock.read_text() + "extra-package==1.0\n")
+LOCKFILES = {"python": "app/requirements.lock", "node": "app/package-lock.json"}
+
+
+@pytest.mark.parametrize("runtime", [r for r in implemented("runtime") if r in LOCKFILES])
+def test_update_never_touches_project_owned_lockfiles(template_repo, tmp_path, runtime):
+    project = generate(template_repo, tmp_path / "project", {**DEFAULT.answers, "runtime": runtime})
+    lock = project / LOCKFILES[runtime]
+    relocked = lock.read_text().replace("0", "1") + "\n"
+    lock.write_text(relocked)
     commit_all(project, "user re-locked")
     proc = update(project)
     assert proc.returncode == 0, proc.stderr
-    assert lock.read_text().endswith("extra-package==1.0\n")
+    assert lock.read_text() == relocked
     assert conflicted(project) == []
 
 

@@ -1,0 +1,45 @@
+// Readiness checks: one per data service, each bounded by a timeout, run concurrently.
+
+import { describeError } from "./logger.js";
+
+/** @typedef {() => Promise<unknown>} Check resolves when the service answers, rejects otherwise */
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * Run every check at once; map each name to "ok" or the reason it failed.
+ * @param {Record<string, Check>} checks
+ * @param {number} timeoutSeconds
+ * @returns {Promise<Record<string, string>>}
+ */
+export async function runChecks(checks, timeoutSeconds) {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => [
+      name,
+      await outcome(check, timeoutSeconds),
+    ]),
+  );
+  return Object.fromEntries(results);
+}
+
+/**
+ * @param {Check} check
+ * @param {number} timeoutSeconds
+ * @returns {Promise<string>}
+ */
+async function outcome(check, timeoutSeconds) {
+  let timer;
+  const timeout = new Promise((_resolve, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), timeoutSeconds * 1000);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return "ok";
+  } catch (error) {
+    return error === TIMED_OUT
+      ? `timeout after ${timeoutSeconds}s`
+      : describeError(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
