@@ -25,7 +25,6 @@ proxy, which re-signs it); proxy variables in the environment reach builds becau
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import importlib.util
 import os
@@ -251,7 +250,7 @@ def build_minbase(force: bool) -> str:
     recipe = minbase_recipe()
     if not force and imagekit.label(MINBASE, LABEL) == recipe:
         print(f"= {MINBASE} (recipe {recipe})", flush=True)
-        return image_id(MINBASE)
+        return imagekit.image_id(MINBASE)
     print(f"+ {MINBASE}: debootstrap {SUITE} from {MIRROR}", flush=True)
     start = time.perf_counter()
     debs = imagekit.CACHE / "debs"
@@ -284,11 +283,7 @@ def build_minbase(force: bool) -> str:
         if tar.wait() != 0:
             raise RuntimeError("tar of the minbase root failed")
     print(f"  {MINBASE} in {time.perf_counter() - start:.0f} s", flush=True)
-    return image_id(MINBASE)
-
-
-def image_id(name: str) -> str:
-    return imagekit.podman("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
+    return imagekit.image_id(MINBASE)
 
 
 # --- downloads into the build context ----------------------------------------------------------
@@ -370,8 +365,10 @@ def containerfile(recipe: Recipe, version: str) -> str:
         "COPY extra-ca/ /usr/local/share/ca-certificates/",
     ]
     if recipe.apt:
+        # man1 must exist, though slim excludes man pages: OpenJDK's postinst links into it.
         lines.append(
-            "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            "RUN mkdir -p /usr/share/man/man1 && apt-get update -qq \\\n"
+            "    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
             "--no-install-recommends " + " ".join(recipe.apt) + " >/dev/null \\\n"
             "    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*"
         )
@@ -460,8 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     imagekit.configure()
     start = time.perf_counter()
     # One builder at a time on this machine (the image test tier and other checkouts share the cache).
-    with open(imagekit.CACHE / "standin.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with imagekit.one_at_a_time("standin"):
         minbase_id = build_minbase(args.force)
         built = [
             image for image, recipe in images.items() if build_standin(image, recipe, minbase_id, args.force)
