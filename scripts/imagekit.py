@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -237,6 +238,20 @@ def leftovers(root: Path) -> dict[str, list[str]]:
         "/" + str(p.relative_to(root)) for p in (root / "var/cache/apt/archives").glob("*.deb")
     ]
     return found
+
+
+# Build failures that only mean this machine cannot reach a runtime's package source (DESIGN: no Go
+# module proxy here): the image tier skips such a variant with the message, the benchmark reports it.
+UNREACHABLE = {
+    "go": re.compile(r"lookup proxy\.golang\.org.*(no such host|i/o timeout)|proxy\.golang\.org.*refused"),
+}
+
+
+def unreachable(runtime: str, build_output: str) -> str | None:
+    """The line saying the runtime's packages are unreachable, if that is why a build failed."""
+    pattern = UNREACHABLE.get(runtime)
+    found = pattern.search(build_output) if pattern else None
+    return found.group(0) if found else None
 
 
 def free_port() -> int:
