@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -28,8 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("CN_TEMPLATE_CONTAINERS", Path.home() / ".cache" / "cn-template" / "containers"))
-# Run state (mounts, locks) belongs in /run: it must not outlive a reboot the way storage does.
-RUN_STATE = Path("/run/cn-template-containers")
+# Run state (mounts, locks) belongs in /run: it must not outlive a reboot the way storage does. One
+# per storage directory: two storages must never share it.
+RUN_STATE = Path("/run/cn-template-containers") / hashlib.sha256(str(CACHE).encode()).hexdigest()[:12]
 
 APT_PACKAGES = ("podman", "buildah", "runc", "debootstrap")
 

@@ -37,13 +37,6 @@ STOP_GRACE_SECONDS = 10
 # The exit code each runtime's app gives on SIGTERM after draining (what it does, asserted as such).
 STOP_EXIT_CODE = {"python": 0, "node": 0, "go": 0, "java": 143}
 WITH_SERVICES = ("postgres", "redis")
-# Build failures that only mean this machine cannot reach a runtime's package source (DESIGN: no Go
-# module proxy here). Such a variant is skipped with the reason; any other build failure fails.
-UNREACHABLE = {
-    "go": re.compile(
-        r"lookup proxy\.golang\.org.*(no such host|i/o timeout)|proxy\.golang\.org.*connection refused"
-    ),
-}
 
 
 def variants() -> list[Variant]:
@@ -90,11 +83,12 @@ def images(render, bases):
             try:
                 seconds = imagekit.build(render(variant) / "app", tag)
             except RuntimeError as error:
-                offline = UNREACHABLE.get(variant.runtime)
-                if offline is None or not offline.search(str(error)):
+                # Only "this machine cannot reach the runtime's packages" skips; anything else fails.
+                reason = imagekit.unreachable(variant.runtime, str(error))
+                if reason is None:
                     raise
                 built[variant.id] = None
-                unreachable[variant.id] = offline.search(str(error)).group(0)
+                unreachable[variant.id] = reason
             else:
                 built[variant.id] = tag
                 sizes[variant.id] = {"bytes": imagekit.size(tag), "build_seconds": round(seconds, 1)}
