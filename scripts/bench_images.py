@@ -183,7 +183,8 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     pattern, comment = SOURCE_EDIT[name]
     source = sorted(full.glob(pattern))[0]
     for i in range(runs):
-        source.write_text(source.read_text() + comment.format(i=i))
+        # Unique across invocations: an edit seen before would come from the layer cache.
+        source.write_text(source.read_text() + comment.format(i=f"{i} {time.time_ns()}"))
         rebuilds.append(imagekit.build(full, full_tag))
     row["rebuild_seconds"] = round(statistics.median(rebuilds), 2)
     row["rebuild_ratio"] = round(row["rebuild_seconds"] / cold, 3)
