@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -289,7 +288,3 @@ def hardened_run_args(tmp_dirs: list[str]) -> list[str]:
     for directory in tmp_dirs:
         args += ["--tmpfs", f"{directory}:rw,nosuid,nodev,noexec,size=64m"]
     return args
-
-
-def have_podman() -> bool:
-    return shutil.which("podman") is not None and not missing_packages()

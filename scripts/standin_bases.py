@@ -458,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     # One builder at a time on this machine (the image test tier and other checkouts share the cache).
     with imagekit.one_at_a_time("standin"):
+        with imagekit.one_at_a_time("build"):
+            # Images no tag reaches any more (replaced test images, old build cache): storage stays bounded.
+            imagekit.podman("image", "prune", "--force", check=False)
         minbase_id = build_minbase(args.force)
         built = [
             image for image, recipe in images.items() if build_standin(image, recipe, minbase_id, args.force)
