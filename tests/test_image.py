@@ -118,12 +118,19 @@ def dockerfile_facts(variant: Variant, render) -> tuple[int, float]:
     return port, float(start_period.group(1)) if start_period else 10.0
 
 
-def service_env(variant: Variant) -> list[str]:
-    """Each chosen service's variable, pointing at a port where nothing listens."""
+def service_env(variant: Variant, project: Path) -> list[str]:
+    """Each chosen service's variable as the project's .env.example sets it for local development:
+    `localhost` inside the container, where nothing listens."""
+    example = dict(
+        line.split("=", 1)
+        for line in (project / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     args = []
     for service in variant.data_services:
-        spec = CATALOG.DATA_SERVICES[service]
-        args += ["--env", f"{spec['env']}={spec['url'].format(host='127.0.0.1', password='unused')}"]
+        name = CATALOG.DATA_SERVICES[service]["env"]
+        assert name in example, f".env.example does not set {name}"
+        args += ["--env", f"{name}={example[name]}"]
     return args
 
 
@@ -146,7 +153,7 @@ def test_image_runs_hardened_healthy_as_non_root_and_stops_cleanly(images, rende
         "run", "--detach", "--name", name,
         *imagekit.hardened_run_args(runtime["tmp_dirs"]),
         "--publish", f"127.0.0.1:{port}:{app_port}",
-        *service_env(variant),
+        *service_env(variant, render(variant)),
         image,
     )  # fmt: skip
     try:
