@@ -37,12 +37,23 @@ def main() -> int:
     print(f"{'wall time':<36} {seconds:>8.1f}")
     print(f"{'tests passed':<36} {passed:>8}")
     print(f"{'pytest says':<36} {summary.strip('= ')}")
+    # Other work on the machine stretches wall time: say how busy it was.
+    print(f"{'load average (1, 5, 15 min) at end':<36} {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     verdict = "met" if seconds <= TARGET_SECONDS and proc.returncode == 0 else "MISSED"
     print(f"{'target':<36} <= {TARGET_SECONDS} s: {verdict}")
     out = ROOT / ".benchmarks" / "matrix.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
-        json.dumps({"seconds": round(seconds, 1), "passed": passed, "exit": proc.returncode}, indent=2) + "\n"
+        json.dumps(
+            {
+                "seconds": round(seconds, 1),
+                "passed": passed,
+                "exit": proc.returncode,
+                "load": os.getloadavg(),
+            },
+            indent=2,
+        )
+        + "\n"
     )
     if proc.returncode != 0:
         print(proc.stdout[-5000:], proc.stderr[-2000:], sep="\n")
