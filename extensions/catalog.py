@@ -104,7 +104,8 @@ RUNTIMES: dict[str, dict] = {
                 "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9"],
             },
             "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
-            "redis": {"direct": ["redis>=5,<9"], "lock": ["redis==8.1.0"]},
+            # redis needs async-timeout on Python < 3.11.3 (the app supports >= 3.11); harmless after.
+            "redis": {"direct": ["redis>=5,<9"], "lock": ["async-timeout==5.0.1", "redis==8.1.0"]},
             "memcached": {"direct": ["pymemcache>=4,<5"], "lock": ["pymemcache==4.0.0"]},
             "kafka": {
                 "direct": ["aiokafka>=0.11,<1"],

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Benchmark the generated images on the stand-in bases; prints a table (each ratio from one run).
+
+    .venv/bin/python scripts/bench_images.py [--runs 5] [--runtimes python node]
+
+Per available runtime (or those named), rendered from this working tree with the Copier CLI:
+- image size, with no data services and with the default ones;
+- start-to-ready: from `podman start` and from the container process's start, to the first 200 on
+  /readyz (no data services, so ready means the app itself is up); median of --runs;
+  targets: < 1 s (Python, Node, Java), < 0.2 s (Go), judged on the process-to-ready time.
+For Python, also:
+- size against a reference Dockerfile in `docker init`'s style (one stage, pip into the system
+  site-packages with pip's cache on a cache mount, same stand-in base, same lock); target <= 0.9x;
+  and what each leaves behind: compilers, build tools, installers, package caches;
+- rebuild time after a source-only change against the build without cache (dependency layers
+  cached; median of --runs edits); target <= 0.25x (reported for every runtime, judged for Python).
+Needs root (podman here). Results also go to .benchmarks/images.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import imagekit  # noqa: E402
+import standin_bases  # noqa: E402
+
+ROOT = imagekit.ROOT
+START_TARGET = {"python": 1.0, "node": 1.0, "java": 1.0, "go": 0.2}
+SIZE_TARGET = 0.9
+REBUILD_TARGET = {"python": 0.25}  # the others' cold builds download nothing here: no target
+# A source file of each runtime's app, and a comment line to append to it (a source-only change).
+SOURCE_EDIT = {
+    "python": ("service/__init__.py", "# edit {i}\n"),
+    "node": ("src/server.js", "// edit {i}\n"),
+    "go": ("main.go", "// edit {i}\n"),
+    "java": ("src/main/java/**/*.java", "// edit {i}\n"),
+}
+
+DOCKER_INIT_STYLE = """\
+# syntax=docker/dockerfile:1
+# The reference: `docker init`'s Python Dockerfile (one stage), on the same base and lock
+# (bind target made absolute: buildah 1.28 requires it).
+FROM {base} AS base
+ENV PYTHONDONTWRITEBYTECODE=1
+ENV PYTHONUNBUFFERED=1
+WORKDIR /app
+ARG UID=10001
+RUN adduser \\
+    --disabled-password \\
+    --gecos "" \\
+    --home "/nonexistent" \\
+    --shell "/sbin/nologin" \\
+    --no-create-home \\
+    --uid "${{UID}}" \\
+    appuser
+RUN --mount=type=cache,target=/root/.cache/pip \\
+    --mount=type=bind,source=requirements.lock,target=/app/requirements.txt \\
+    python -m pip install -r requirements.txt
+USER appuser
+COPY . .
+EXPOSE {port}
+CMD ["python", "-m", "service"]
+"""
+
+
+def template_copy(dest: Path) -> Path:
+    """The working tree's files (tracked and new, not ignored), outside git: what the tests render."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_bytes((ROOT / name).read_bytes())
+    return dest
+
+
+def render(src: Path, dest: Path, answers: dict) -> Path:
+    data = dest.with_suffix(".answers.json")
+    data.write_text(json.dumps(answers))  # JSON is YAML: Copier's --data-file reads it
+    copier = Path(sys.executable).with_name("copier")
+    subprocess.run(
+        [
+            str(copier),
+            "copy",
+            "--quiet",
+            "--trust",
+            "--defaults",
+            "--data-file",
+            str(data),
+            str(src),
+            str(dest),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return dest / "app"
+
+
+def start_to_ready(image: str, runtime: dict, app_port: int, runs: int) -> tuple[float, float]:
+    """Medians of (podman start -> /readyz 200, container process start -> /readyz 200), seconds."""
+    from_start, from_process = [], []
+    for _ in range(runs):
+        port = imagekit.free_port()
+        name = f"cn-bench-{port}"
+        imagekit.podman(
+            "create", "--name", name, *imagekit.hardened_run_args(runtime["tmp_dirs"]),
+            "--publish", f"127.0.0.1:{port}:{app_port}", image,
+        )  # fmt: skip
+        try:
+            begun = time.time()
+            # (podman logs that it cannot reach systemd for HEALTHCHECK timers: nothing to show)
+            proc = subprocess.Popen(
+                ["podman", "start", name],
+                env=imagekit.env(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            url = f"http://127.0.0.1:{port}/readyz"
+            deadline = begun + 30
+            while imagekit.http_status(url, timeout=1.0) != 200:
+                if time.time() > deadline:
+                    raise RuntimeError(f"{image} not ready in 30 s")
+                time.sleep(0.005)
+            ready = time.time()
+            proc.wait()
+            started = imagekit.podman("inspect", "--format", "{{.State.StartedAt.UnixNano}}", name).stdout
+            from_start.append(ready - begun)
+            from_process.append(ready - int(started.strip()) / 1e9)
+        finally:
+            imagekit.podman("rm", "--force", "--time", "0", name, check=False)
+    return statistics.median(from_start), statistics.median(from_process)
+
+
+def mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def leftover_summary(image: str) -> str:
+    with imagekit.mounted(image) as root:
+        found = imagekit.leftovers(root)
+    parts = [f"{kind}: {', '.join(paths)}" for kind, paths in found.items() if paths]
+    return "; ".join(parts) or "none (no compiler, build tool, installer or package cache)"
+
+
+def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) -> dict:
+    """Every measurement of one runtime's images (raises RuntimeError when a build fails)."""
+    services = [s for s in ("postgres", "redis") if s in runtime.get("services", ())]
+    bare = render(src, base / f"{name}-bare", {"runtime": name, "data_services": []})
+    full = render(src, base / f"{name}-default", {"runtime": name, "data_services": services})
+    app_port = int(next(line.split()[1] for line in (bare / "Dockerfile").read_text().splitlines()
+                        if line.startswith("EXPOSE ")))  # fmt: skip
+    bare_tag, full_tag = f"localhost/cn-bench/{name}:bare", f"localhost/cn-bench/{name}:default"
+    imagekit.build(bare, bare_tag)
+    cold = imagekit.build(full, full_tag, no_cache=True)
+    from_start, from_process = start_to_ready(bare_tag, runtime, app_port, runs)
+    row = {
+        "size_bare": imagekit.size(bare_tag),
+        "size_default": imagekit.size(full_tag),
+        "services": services,
+        "start_to_ready_podman": round(from_start, 3),
+        "start_to_ready_process": round(from_process, 3),
+        "cold_build_seconds": round(cold, 1),
+    }
+    # Rebuild after a source-only change: dependency layers come from the cache.
+    rebuilds = []
+    pattern, comment = SOURCE_EDIT[name]
+    source = sorted(full.glob(pattern))[0]
+    for i in range(runs):
+        # Unique across invocations: an edit seen before would come from the layer cache.
+        source.write_text(source.read_text() + comment.format(i=f"{i} {time.time_ns()}"))
+        rebuilds.append(imagekit.build(full, full_tag))
+    row["rebuild_seconds"] = round(statistics.median(rebuilds), 2)
+    row["rebuild_ratio"] = round(row["rebuild_seconds"] / cold, 3)
+    row["leftovers"] = leftover_summary(full_tag)
+    if name == "python":
+        ref_file = base / "docker-init.Dockerfile"
+        ref_file.write_text(DOCKER_INIT_STYLE.format(base=runtime["run_image"], port=app_port))
+        ref_tag = "localhost/cn-bench/python:docker-init-style"
+        imagekit.build(full, ref_tag, dockerfile=ref_file, no_cache=True)
+        base_size = imagekit.size(runtime["run_image"])
+        row["reference_size"] = imagekit.size(ref_tag)
+        row["size_ratio"] = round(row["size_default"] / row["reference_size"], 3)
+        row["added_over_base"] = row["size_default"] - base_size
+        row["reference_added_over_base"] = row["reference_size"] - base_size
+        row["reference_leftovers"] = leftover_summary(ref_tag)
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runtimes", nargs="*")
+    args = parser.parse_args()
+
+    catalog = standin_bases.catalog()
+    runtimes = args.runtimes or [name for name, rt in catalog.RUNTIMES.items() if rt.get("available")]
+    started = time.perf_counter()
+    standin_bases.main(runtimes)
+    bases_seconds = time.perf_counter() - started
+    results: dict = {"bases_seconds": round(bases_seconds, 1), "runtimes": {}}
+    rows = []
+
+    with tempfile.TemporaryDirectory(prefix="cn-bench-images-") as tmp:
+        base = Path(tmp)
+        src = template_copy(base / "template")
+        for name in runtimes:
+            try:
+                row = bench_runtime(name, catalog.RUNTIMES[name], src, base, args.runs)
+            except RuntimeError as error:
+                reason = imagekit.unreachable(name, str(error))
+                if reason is None:
+                    raise
+                row = {"not_built": reason}
+            results["runtimes"][name] = row
+            rows.append((name, row))
+
+    print(f"\nstand-in bases ready in {bases_seconds:.0f} s (cached when unchanged)\n")
+    print(f"{'runtime':<8} {'size, no services':>18} {'size, ' + 'default':>16} "
+          f"{'start->ready (podman start)':>28} {'(process)':>10}  target")  # fmt: skip
+    for name, row in rows:
+        target = START_TARGET.get(name, 1.0)
+        if "not_built" in row:
+            print(f"{name:<8} not built on this machine: {row['not_built']}")
+            continue
+        print(
+            f"{name:<8} {mb(row['size_bare']):>18} {mb(row['size_default']):>16} "
+            f"{row['start_to_ready_podman']:>26.3f} s {row['start_to_ready_process']:>8.3f} s  "
+            f"< {target} s: {verdict(row['start_to_ready_process'] < target)}"
+        )
+    for name, row in (item for item in rows if "not_built" not in item[1]):
+        print(f"\n{name}: default services {'+'.join(row['services']) or 'none'}")
+        target = REBUILD_TARGET.get(name)
+        judged = f"target <= {target}x: {verdict(row['rebuild_ratio'] <= target)}" if target else "no target"
+        print(
+            f"  rebuild after a source-only change {row['rebuild_seconds']:.1f} s / cold build "
+            f"{row['cold_build_seconds']:.1f} s = {row['rebuild_ratio']:.2f}x ({judged})"
+        )
+        print(f"  left in the image: {row['leftovers']}")
+        if "reference_size" in row:
+            met = verdict(row["size_ratio"] <= SIZE_TARGET)
+            print(
+                f"  size {mb(row['size_default'])} / docker-init style {mb(row['reference_size'])} = "
+                f"{row['size_ratio']:.2f}x (target <= {SIZE_TARGET}x: {met})"
+            )
+            print(
+                f"  added over the base image: {mb(row['added_over_base'])} "
+                f"/ {mb(row['reference_added_over_base'])}"
+            )
+            print(f"  left in the docker-init style image: {row['reference_leftovers']}")
+    out = ROOT / ".benchmarks" / "images.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
