@@ -104,6 +104,15 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
+DEFAULT_SERVICES = ("postgres", "redis")
+
+
+def default_services(runtime: Any) -> str:
+    """The golden-path data services (PostgreSQL + Redis) that the runtime supports, as a YAML list."""
+    entry = catalog.RUNTIMES.get(str(runtime), {})
+    return json.dumps([key for key in DEFAULT_SERVICES if key in entry.get("services", DEFAULT_SERVICES)])
+
+
 def services_error(runtime: Any, services: Any) -> str:
     """Why the runtime's app cannot use some chosen data services, or "" when it can use them all."""
     entry = catalog.RUNTIMES.get(str(runtime))
@@ -455,3 +464,4 @@ class Filters(Extension):
         environment.filters.update(FILTERS)
         environment.globals["unavailable_error"] = unavailable_error
         environment.globals["services_error"] = services_error
+        environment.globals["default_services"] = default_services

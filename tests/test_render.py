@@ -14,7 +14,7 @@ import yaml
 from copier import run_copy
 
 from conftest import rendered_files
-from matrix import DEFAULT, HOSTILE, REFUSED, ROOT, all_variants, load_extension, questions
+from matrix import DEFAULT, HOSTILE, REFUSED, ROOT, all_variants, implemented, load_extension, questions
 
 pytestmark = pytest.mark.render
 
@@ -250,3 +250,13 @@ def test_hostile_free_text_round_trips_in_the_node_app(render):
     assert lock["packages"][""]["name"] == HOSTILE["project_slug"]
     sources = "".join(p.read_text() for p in (project / "app").rglob("*.js"))
     assert HOSTILE["project_slug"] not in sources, "JavaScript reads its name from package.json"
+
+
+@pytest.mark.parametrize("runtime", implemented("runtime"))
+def test_defaults_render_for_every_runtime(render, runtime):
+    """`copier copy --defaults --data runtime=X` works: the default services follow the runtime."""
+    project = render({"runtime": runtime})
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    supported = EXT.catalog.RUNTIMES[runtime]["services"]
+    assert answers["data_services"] == [key for key in ("postgres", "redis") if key in supported]
+    assert (project / "app" / "Dockerfile").exists()

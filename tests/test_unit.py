@@ -552,3 +552,10 @@ def test_swarm_stack_delivers_credentials_with_or_without_secret_files(secret_fi
         assert "secrets" not in stack and "secrets" not in stack["services"]["app"]
         assert "export them in the deploying shell first:\n#   DATABASE_URL\n" in text
     assert "\n\n\n" not in text and text.endswith("\n")
+
+
+def test_default_services_follow_the_runtime():
+    assert json.loads(ext.default_services("python")) == ["postgres", "redis"]
+    assert json.loads(ext.default_services("java")) == ["postgres"]
+    for runtime in ext.catalog.RUNTIMES:
+        assert ext.services_error(runtime, json.loads(ext.default_services(runtime))) == ""
