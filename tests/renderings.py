@@ -69,7 +69,16 @@ def image_healthcheck_path(project: Path) -> str | None:
     """The path the image's own HEALTHCHECK requests (what compose and Swarm inherit without a test)."""
     dockerfile = (project / "app" / "Dockerfile").read_text()
     match = re.search(r"^HEALTHCHECK .*?CMD (.*)$", dockerfile.replace("\\\n", " "), re.M)
-    return command_path(match[1]) if match else None
+    if not match:
+        return None
+    path = command_path(match[1])
+    if path is None:
+        # The command may run a script of the app's (e.g. node src/healthcheck.js): read its URL there.
+        for script in re.findall(r"[\w./-]+\.(?:js|mjs|py|sh)\b", match[1]):
+            source = project / "app" / script
+            if source.is_file():
+                path = command_path(source.read_text())
+    return path
 
 
 def _kubernetes_container(docs: list[dict]) -> dict:
