@@ -339,7 +339,12 @@ def service_spec(
     }
     config.update({svc["env"]: svc["prod_url"] for svc in services if not svc["secret"]})
     if answers.get("observability"):
-        config[catalog.OBSERVABILITY["otlp_env"]] = catalog.OBSERVABILITY["cluster_endpoint"]
+        obs = catalog.OBSERVABILITY
+        # The in-cluster collector's Service name means nothing to Nomad or Swarm: point them at a
+        # placeholder host to replace, like the data services' endpoints.
+        in_cluster = answers["orchestrator"] in {"kubernetes", "helm"}
+        endpoint = f"http://otel-collector.example.internal:{obs['otlp_port']}"
+        config[obs["otlp_env"]] = obs["cluster_endpoint"] if in_cluster else endpoint
     millicores = {part: cpu_millicores(q["cpu"]) for part, q in catalog.RESOURCES.items()}
     mib = {part: memory_mib(q["memory"]) for part, q in catalog.RESOURCES.items()}
     healthcheck = None

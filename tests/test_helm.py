@@ -233,7 +233,10 @@ def test_chart_wires_every_data_service(render, variant):
         for rule in doc["spec"]["egress"]
         for port in rule.get("ports", [])
     }
-    assert egress == {53} | {EXT.catalog.DATA_SERVICES[key]["port"] for key in variant.data_services}
+    wanted = {53} | {EXT.catalog.DATA_SERVICES[key]["port"] for key in variant.data_services}
+    if EXT.catalog.OBSERVABILITY["otlp_env"] in spec["config"]:  # traces leave for the collector
+        wanted.add(EXT.catalog.OBSERVABILITY["otlp_port"])
+    assert egress == wanted
     deny = [doc for doc in docs if doc["kind"] == "NetworkPolicy" and doc["spec"]["podSelector"] == {}]
     assert (
         deny and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny[0]["spec"]

@@ -473,6 +473,24 @@ def test_service_spec_splits_config_from_secrets_and_converts_resources():
     assert "os.environ['PORT']" in spec["healthcheck"][-1]
 
 
+@pytest.mark.parametrize(
+    ("orchestrator", "endpoint"),
+    [
+        ("kubernetes", "http://otel-collector.observability.svc:4318"),
+        ("helm", "http://otel-collector.observability.svc:4318"),
+        ("nomad", "http://otel-collector.example.internal:4318"),
+        ("swarm", "http://otel-collector.example.internal:4318"),
+    ],
+)
+def test_service_spec_points_traces_at_a_collector_the_orchestrator_can_reach(orchestrator, endpoint):
+    answers = {**ANSWERS, "orchestrator": orchestrator, "observability": True}
+    assert ext.derive(answers)["service_spec"]["config"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+    assert (
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+        not in ext.derive({**answers, "observability": False})["service_spec"]["config"]
+    )
+
+
 def test_service_spec_without_data_services_has_no_secrets():
     spec = ext.derive({**ANSWERS, "data_services": []})["service_spec"]
     assert spec["secret_env"] == [] and "REDIS_URL" not in spec["config"]
