@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matrix import ROOT, Variant
+from matrix import ROOT, Variant, copy_working_tree
 
 
 def pytest_configure(config):
@@ -16,22 +16,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def template_copy(tmp_path_factory) -> Path:
     """The template as it is in the working tree, outside git: Copier renders it without cloning."""
-    import shutil
-    import subprocess
-
-    dest = tmp_path_factory.mktemp("template")
-    listing = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for name in filter(None, listing.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    return dest
+    return copy_working_tree(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="session")

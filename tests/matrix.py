@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,6 +23,23 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML = ROOT / "copier.yml"
 AXES = ("runtime", "orchestrator", "cloud")
+
+
+def copy_working_tree(dest: Path) -> Path:
+    """The template's working tree (tracked and new files, not ignored) copied to dest, outside git:
+    what the tests render and upgrade, uncommitted edits included."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listing.split("\0")):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
 
 
 def load_extension():
@@ -154,7 +174,13 @@ def migrates(variant: Variant) -> bool:
     return needs and "migrate_command" in catalog.RUNTIMES[variant.runtime]
 
 
-DEFAULT = Variant("python", "kubernetes", "none", ("postgres", "redis"))
+# The golden path: what `copier copy --defaults` renders.
+DEFAULT = Variant(
+    questions()["runtime"]["default"],
+    questions()["orchestrator"]["default"],
+    questions()["cloud"]["default"],
+    tuple(json.loads(load_extension().default_services(questions()["runtime"]["default"]))),
+)
 
 # Free text that breaks naive quoting in every format: it must parse and round-trip everywhere.
 HOSTILE = {

@@ -97,7 +97,10 @@ class Driver:
         if self.runtime == "python":
             command[0] = str(project / "app" / ".venv" / "bin" / "python")
         if self.runtime == "java":  # the image's jar is the build's target/app.jar
-            command = [str(project / "app" / "target" / "app.jar") if arg == "/app/app.jar" else arg for arg in command]
+            command = [
+                str(project / "app" / "target" / "app.jar") if arg == "/app/app.jar" else arg
+                for arg in command
+            ]
         return command
 
 

@@ -1,4 +1,4 @@
-"""Real data servers for the e2e tier: Debian's PostgreSQL and Redis, started on loopback, stopped after."""
+"""Real data servers for the e2e tier, from Debian's packages, started on free loopback ports."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -34,26 +35,34 @@ def _pg_bin(name: str) -> str:
     return found[-1]
 
 
+def _as_user(user: str, cmd: list[str]) -> list[str]:
+    """cmd, run as the server's own system user when we are root (CI is; PostgreSQL refuses root)."""
+    return ["runuser", "-u", user, "--", *cmd] if os.geteuid() == 0 else cmd
+
+
 def _as_postgres(cmd: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root; CI runs as root.
+    return _as_user("postgres", cmd)
+
+
+def _private_dir(name: str, owner: str) -> Path:
+    """A data dir outside pytest's private tmp dirs (the server's user must reach it), owned by it."""
+    base = Path(tempfile.mkdtemp(prefix=f"cn-template-{name}-"))
+    base.chmod(0o755)
     if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *cmd]
-    return cmd
+        shutil.chown(base, owner)
+    return base
 
 
 class Postgres:
+    """A private cluster run with pg_ctl (which daemonizes: no process of ours to watch)."""
+
     def __init__(self) -> None:
-        # Outside pytest's private tmp dirs: the postgres user must be able to reach it.
-        self.base = Path(tempfile.mkdtemp(prefix="cn-template-pg-"))
-        self.base.chmod(0o755)
+        self.base = _private_dir("pg", owner="postgres")
         self.dir = self.base / "pgdata"
         self.port = free_port()
         self.url = f"postgres://app:app@127.0.0.1:{self.port}/app?sslmode=disable"
 
     def start(self) -> Postgres:
-        self.dir.parent.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.dir.parent, "postgres")
         if not self.dir.exists():
             pwfile = self.dir.parent / "pw"
             pwfile.write_text("app\n")
@@ -136,68 +145,82 @@ class Postgres:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-class Redis:
+class Server:
+    """One server process of ours on a free loopback port, in its own process group."""
+
+    port: int
+    base: Path | None = None  # a private data dir, removed by remove()
+
     def __init__(self) -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for_port(self.port, timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # A child (RabbitMQ's Erlang VM) may outlive the wrapper by a moment: wait until the port is free.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.2)
+
+    def remove(self) -> None:
+        self.stop()
+        if self.base:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Redis(Server):
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> Redis:
         binary = shutil.which("redis-server")
         assert binary, "redis-server missing: scripts/test installs Debian's redis-server"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self._spawn(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         )
-        wait_for_port(self.port)
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
-
-class Memcached:
+class Memcached(Server):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.url = f"127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> Memcached:
         binary = shutil.which("memcached") or "/usr/bin/memcached"
         assert Path(binary).exists(), "memcached missing: scripts/test installs Debian's memcached"
         user = ["-u", "memcache"] if os.geteuid() == 0 else []
-        self.proc = subprocess.Popen(
-            [binary, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", *user],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
+        self._spawn([binary, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", *user])
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
-
-class RabbitMQ:
+class RabbitMQ(Server):
     """A private RabbitMQ node (own ports, node name and data dir), run as the rabbitmq user when root."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
-        self.base = Path(tempfile.mkdtemp(prefix="cn-template-rabbitmq-"))
-        self.base.chmod(0o755)
-        self.proc: subprocess.Popen | None = None
+        self.base = _private_dir("rabbitmq", owner="rabbitmq")
 
     def start(self) -> RabbitMQ:
         server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
         assert Path(server).exists(), "RabbitMQ missing: scripts/test installs Debian's rabbitmq-server"
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "rabbitmq")
         env = {
             **os.environ,
             "RABBITMQ_NODE_PORT": str(self.port),
@@ -208,29 +231,5 @@ class RabbitMQ:
             "RABBITMQ_PID_FILE": str(self.base / "pid"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "plugins"),
         }
-        cmd = ["runuser", "-u", "rabbitmq", "--", server] if os.geteuid() == 0 else [server]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        wait_for_port(self.port, timeout=60)
+        self._spawn(_as_user("rabbitmq", [server]), env=env, timeout=60)
         return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait(timeout=10)
-        # the Erlang VM may outlive the wrapper by a moment; wait until the port is free
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) != 0:
-                    return
-            time.sleep(0.2)
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)

@@ -250,7 +250,7 @@ def every_server():
     }
     yield servers
     for server in servers.values():
-        getattr(server, "remove", server.stop)()
+        server.remove()
 
 
 def test_every_installable_service_is_used_for_real_and_gates_readiness(render, built, every_server):
@@ -356,7 +356,12 @@ def test_migration_step_then_postgres_visits(render, built, variant):
         port = free_port()
         env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "READY_TIMEOUT_SECONDS": "1"}
         proc = subprocess.Popen(
-            driver.server(project), cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            driver.server(project),
+            cwd=app,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             wait_for_port(port, timeout=60)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-from matrix import DEFAULT, ROOT, Variant, implemented
+from matrix import DEFAULT, ROOT, Variant, copy_working_tree, implemented
 
 pytestmark = pytest.mark.upgrade
 
@@ -93,13 +93,7 @@ def commit_all(repo: Path, message: str) -> None:
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory) -> Path:
     """A clone of this repo with the working tree as v0.2.0 and OLD_STATE as v0.1.0."""
-    repo = tmp_path_factory.mktemp("template")
-    files = git(ROOT, "ls-files", "-co", "--exclude-standard", "-z").split("\0")
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
+    repo = copy_working_tree(tmp_path_factory.mktemp("template"))
     git(repo, "init", "-q", "-b", "main")
     for path, new, old in OLD_STATE:
         target = repo / path
@@ -297,11 +291,7 @@ def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
     for path in repo.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    files = git(ROOT, "ls-files", "-co", "--exclude-standard", "-z").split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    copy_working_tree(repo)
     commit_all(repo, "next release")
     git(repo, "tag", "v0.2.0")
 
