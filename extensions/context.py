@@ -360,6 +360,7 @@ def service_spec(
         "env": env,
         "config": config,
         "secret_env": [svc["env"] for svc in services if svc["secret"]],
+        "data_services": [svc["key"] for svc in services],
         "health_path": catalog.HEALTH_PATH,
         "ready_path": catalog.READY_PATH,
         "metrics_path": catalog.METRICS_PATH,

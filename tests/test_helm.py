@@ -16,6 +16,7 @@ import helm_python as helm
 import jsonschema
 import pytest
 import yaml
+from test_lint import CRD_GROUPS, METRICS, check_promql
 
 from conftest import rendered_files
 from matrix import ROOT, edge_variants, load_extension, migrates
@@ -80,8 +81,11 @@ def lint_findings(chart: Path, version: str, values: dict | None = None) -> list
 
 
 def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """kubernetes-validate --strict on the core kinds (custom resources are checked on their own)."""
     manifest = tmp_path / "manifests.yaml"
-    manifest.write_text(yaml.safe_dump_all(docs))
+    manifest.write_text(
+        yaml.safe_dump_all([doc for doc in docs if not doc["apiVersion"].startswith(CRD_GROUPS)])
+    )
     tool = shutil.which("kubernetes-validate", path=f"{BIN}:{shutil.os.environ.get('PATH', '')}")
     assert tool, "kubernetes-validate is not installed: run scripts/test"
     return subprocess.run(
@@ -241,6 +245,92 @@ def test_chart_wires_every_data_service(render, variant):
     assert (
         deny and deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny[0]["spec"]
     )
+
+
+DEV = {"devServices": {"enabled": True}}
+WITH_SERVICES = [v for v in HELM if v.data_services]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", WITH_SERVICES, ids=[v.id for v in WITH_SERVICES])
+def test_dev_services_run_hardened_and_the_app_reaches_them(render, variant, tmp_path):
+    """devServices.enabled: a StatefulSet per data service (schema-valid, restricted), the Secret the
+    app reads with every key it needs, and the app's settings pointing at each instance's Service."""
+    project = render(variant)
+    chart = chart_dir(project)
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    assert lint_findings(chart, kubernetes_version(project), DEV) == []
+    docs = helm_render(chart, DEV)
+    proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert violations(docs) == []
+    assert not [doc for doc in helm_render(chart) if doc["kind"] in ("StatefulSet", "Secret")], (
+        "off by default"
+    )
+
+    services = {svc["key"]: svc for svc in EXT.derive(answers(project))["services"]}
+    sets = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "StatefulSet"}
+    assert set(sets) == {svc["host"] for svc in services.values()}
+    (secret,) = [doc for doc in docs if doc["kind"] == "Secret"]
+    assert secret["metadata"]["name"] == values["existingSecret"]
+    config = next(doc for doc in docs if doc["kind"] == "ConfigMap")["data"]
+    settings = {**config, **secret["stringData"]}
+    assert set(values["secretEnv"]) <= set(secret["stringData"])
+    for svc in services.values():
+        # the app's setting names the instance's Service and port
+        assert f"{svc['host']}:{svc['port']}" in settings[svc["env"]], (svc["env"], settings[svc["env"]])
+        container = sets[svc["host"]]["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == svc["image"]
+        for env in container.get("env", []):
+            if "valueFrom" in env:
+                ref = env["valueFrom"]["secretKeyRef"]
+                assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
+        policy = next(
+            doc for doc in docs if doc["kind"] == "NetworkPolicy" and doc["metadata"]["name"] == svc["host"]
+        )
+        (rule,) = policy["spec"]["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": svc["port"]}]
+        deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+        assert rule["from"][0]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+OBSERVED_HELM = [v for v in HELM if dict(v.extra).get("observability", True)]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", HELM, ids=IDS)
+def test_chart_scrapes_and_alerts_when_observability_is_on(render, variant):
+    project = render(variant)
+    docs = helm_render(chart_dir(project))
+    monitors = [doc for doc in docs if doc["kind"] == "ServiceMonitor"]
+    rules = [doc for doc in docs if doc["kind"] == "PrometheusRule"]
+    if variant not in OBSERVED_HELM:
+        assert not monitors and not rules
+        return
+    (service,) = [doc for doc in docs if doc["kind"] == "Service"]
+    (monitor,) = monitors
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert {p["name"] for p in service["spec"]["ports"]} >= {e["port"] for e in monitor["spec"]["endpoints"]}
+    assert monitor["spec"]["endpoints"][0]["path"] == EXT.catalog.METRICS_PATH
+    (rule,) = rules
+    alerts = [alert for group in rule["spec"]["groups"] for alert in group["rules"]]
+    assert {alert["alert"] for alert in alerts} == {"HighErrorRate", "HighLatency", "NotReady"}
+    for alert in alerts:
+        assert check_promql(alert["expr"]) <= METRICS, alert["expr"]
+        # the job label Prometheus gives the scraped series is the Service's name
+        assert f'job="{service["metadata"]["name"]}"' in alert["expr"]
+    assert (
+        "{{ $labels.service }}"
+        in next(a for a in alerts if a["alert"] == "NotReady")["annotations"]["summary"]
+    )
+    off = {"metrics": {"serviceMonitor": {"enabled": False}, "prometheusRule": {"enabled": False}}}
+    assert not [
+        doc for doc in helm_render(chart_dir(project), off) if doc["apiVersion"].startswith(CRD_GROUPS)
+    ]
 
 
 # --- the checks above can fail --------------------------------------------------------------------

@@ -99,3 +99,20 @@ The app's environment: each `config` key from the ConfigMap, each `secretEnv` ke
       key: {{ . }}
 {{- end }}
 {{- end }}
+
+{{/*
+Labels of a development data-service instance; the argument is a dict of name, release and partOf.
+*/}}
+{{- define "app.devLabels" -}}
+{{ include "app.devSelectorLabels" . }}
+app.kubernetes.io/component: database
+app.kubernetes.io/part-of: {{ .partOf }}
+{{- end }}
+
+{{/*
+Selector labels of a development data-service instance (same argument as app.devLabels).
+*/}}
+{{- define "app.devSelectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .release }}
+{{- end }}
