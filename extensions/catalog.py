@@ -73,6 +73,8 @@ RUNTIMES: dict[str, dict] = {
         ],
         # The app also reads `<NAME>_FILE` (a file holding the value), so Swarm secrets reach it.
         "secret_files": True,
+        # With observability on, the app exports OTLP traces and puts trace ids in its logs.
+        "traces": True,
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -215,6 +217,7 @@ RUNTIMES: dict[str, dict] = {
         "tmp_dirs": ["/tmp"],
         # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
         "entrypoint": JAVA_ENTRYPOINT,
+        "traces": True,
         "migrate_command": [*JAVA_ENTRYPOINT, "migrate"],
         "services": ["postgres"],
         "services_reason": (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -381,3 +384,87 @@ def test_migration_step_then_postgres_visits(render, built, variant):
         assert proc.returncode in driver.clean_exit_codes()
     finally:
         pg.remove()
+
+
+TRACED = [
+    Variant(rt, "kubernetes", "none", ())
+    for rt in implemented("runtime")
+    if load_extension().catalog.RUNTIMES[rt].get("traces")
+]
+
+
+class Collector(http.server.ThreadingHTTPServer):
+    """A stand-in OpenTelemetry collector on loopback: keeps every OTLP/HTTP body posted to /v1/traces."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[str, bytes]] = []
+        bodies = self.bodies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/v1/traces":
+                    bodies.append((self.headers.get_content_type(), body))
+                self.send_response(200 if self.path == "/v1/traces" else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def trace_ids(self) -> set[str]:
+        """Trace ids of every span received, whichever OTLP encoding the app chose."""
+        found = set()
+        for content_type, body in self.bodies:
+            if content_type == "application/json":
+                for resource in json.loads(body)["resourceSpans"]:
+                    for scope in resource["scopeSpans"]:
+                        found.update(span["traceId"] for span in scope["spans"])
+            else:  # protobuf: a Span's trace_id is field 1, 16 raw bytes (tag 0x0a, length 0x10)
+                found.update(m.group(1).hex() for m in re.finditer(rb"\x0a\x10(.{16})", body, re.S))
+        return found
+
+
+@pytest.mark.parametrize("variant", TRACED, ids=[v.runtime for v in TRACED])
+def test_traces_reach_the_collector_and_label_the_logs(render, built, variant):
+    """With OTEL_EXPORTER_OTLP_ENDPOINT set, a request that carries a W3C traceparent is exported as a
+    span of the caller's trace, and the app's log line for it carries the same trace_id."""
+    project = render(variant)
+    built(project, variant.runtime)
+    driver = Driver(variant.runtime)
+    collector = Collector()
+    port = free_port()
+    env = {
+        **driver.env(),
+        "PORT": str(port),
+        "LOG_LEVEL": "debug",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    trace_id = secrets.token_hex(16)
+    proc = subprocess.Popen(
+        driver.server(project),
+        cwd=project / "app",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/healthz", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        assert eventually(lambda: trace_id in collector.trace_ids(), timeout=20), collector.bodies[:2]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=40)
+        collector.shutdown()
+    lines = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
+    requests = [line for line in lines if line["msg"] == "request" and line.get("path") == "/healthz"]
+    assert requests and requests[0].get("trace_id") == trace_id, (requests, err[-2000:])
