@@ -716,10 +716,13 @@ MESHES: dict[str, dict] = {
         ],
         "cni": "the linkerd-cni plugin (linkerd install-cni, then linkerd install --linkerd-cni-enabled)",
         "cni_why": "its linkerd-init container needs NET_ADMIN and NET_RAW, which \"restricted\" forbids",
-        "policy": "the pod's default inbound policy all-authenticated (mutual TLS required)",
+        "policy": "the default inbound policy all-authenticated on its pods",
         "docs": "https://linkerd.io/2/features/cni/",
     },
 }
+
+SECRETS_REFRESH = "1h"
+"""How often a secrets operator reads the store again (rotated credentials arrive within it)."""
 
 SECRET_BACKENDS: dict[str, dict] = {
     # Per backend: what creates the `<slug>-secrets` Secret the workload reads in production. Every
@@ -733,7 +736,6 @@ SECRET_BACKENDS: dict[str, dict] = {
         "label": "External Secrets Operator",
         "needs_kubernetes": True,
         "api_version": "external-secrets.io/v1",
-        "refresh": "1h",
         "summary": "an ExternalSecret that the External Secrets Operator turns into the Secret",
         # The store per cloud: a SecretStore in the app's namespace, authenticated as the app's
         # ServiceAccount through the cloud's workload identity. Without a cloud, a ClusterSecretStore
@@ -749,7 +751,6 @@ SECRET_BACKENDS: dict[str, dict] = {
         "label": "HashiCorp Vault (Vault Secrets Operator)",
         "needs_kubernetes": True,
         "api_version": "secrets.hashicorp.com/v1beta1",
-        "refresh": "1h",
         # Placeholders in the .example.internal style of the production endpoints.
         "address": "https://vault.example.internal:8200",
         "auth_mount": "kubernetes",

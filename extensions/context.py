@@ -357,19 +357,29 @@ def _external_secret_store(cloud: str, slug: str) -> dict:
 
 def _secrets(answers: dict, slug: str, secret_services: list[dict]) -> dict:
     """Where the `<slug>-secrets` Secret comes from in production. An operator-backed backend renders
-    its resources only when some setting is a credential (`component` is then the backend's key)."""
+    its resources only when some setting is a credential (`component` is then the backend's key).
+    `store` and `vault` are always there: the Helm chart's values carry both, to switch later."""
     key = str(answers.get("secrets") or "kubernetes")
-    entry = dict(catalog.SECRET_BACKENDS[key])
-    entry["key"] = key
-    entry["secret_name"] = f"{slug}-secrets"
-    entry["component"] = key if key != "kubernetes" and secret_services else ""
-    entry["remote_keys"] = {svc["env"]: remote_key(slug, svc["env"]) for svc in secret_services}
-    entry.pop("stores", None)
-    if key == "external-secrets":
-        entry["store"] = _external_secret_store(str(answers["cloud"]), slug)
-    if key == "vault":
-        entry["role"] = slug
-        entry["path"] = slug
+    entry = {k: v for k, v in catalog.SECRET_BACKENDS[key].items() if k != "stores"}
+    vault = catalog.SECRET_BACKENDS["vault"]
+    entry.update(
+        {
+            "key": key,
+            "secret_name": f"{slug}-secrets",
+            "component": key if key != "kubernetes" and secret_services else "",
+            "remote_keys": {svc["env"]: remote_key(slug, svc["env"]) for svc in secret_services},
+            "refresh": catalog.SECRETS_REFRESH,
+            "store": _external_secret_store(str(answers["cloud"]), slug),
+            "vault": {
+                "api_version": vault["api_version"],
+                "address": vault["address"],
+                "auth_mount": vault["auth_mount"],
+                "kv_mount": vault["kv_mount"],
+                "role": slug,
+                "path": slug,
+            },
+        }
+    )
     return entry
 
 
