@@ -682,11 +682,17 @@ MESHES: dict[str, dict] = {
             {"port": 15020, "why": "Istio: the app's and the sidecar's merged Prometheus metrics"},
         ],
         "egress": [
-            {"namespace": "istio-system", "ports": [15012], "why": "istiod: proxy configuration and certificates"},
+            {
+                "namespace": "istio-system",
+                "ports": [15012],
+                "why": "istiod: proxy configuration and certificates",
+            },
         ],
         "cni": "the Istio CNI node agent (istioctl install --set components.cni.enabled=true)",
-        "cni_why": "its istio-init container needs NET_ADMIN and NET_RAW, which \"restricted\" forbids",
-        "policy": "a PeerAuthentication in STRICT mode and an AuthorizationPolicy that admits mesh identities only",
+        "cni_why": 'its istio-init container needs NET_ADMIN and NET_RAW, which "restricted" forbids',
+        "policy": (
+            "a PeerAuthentication in STRICT mode and an AuthorizationPolicy that admits mesh identities only"
+        ),
         "docs": "https://istio.io/latest/docs/setup/additional-setup/cni/",
     },
     "linkerd": {
@@ -715,7 +721,7 @@ MESHES: dict[str, dict] = {
             {"namespace": None, "ports": [4143], "why": "Linkerd: meshed peers' inbound proxies"},
         ],
         "cni": "the linkerd-cni plugin (linkerd install-cni, then linkerd install --linkerd-cni-enabled)",
-        "cni_why": "its linkerd-init container needs NET_ADMIN and NET_RAW, which \"restricted\" forbids",
+        "cni_why": 'its linkerd-init container needs NET_ADMIN and NET_RAW, which "restricted" forbids',
         "policy": "the default inbound policy all-authenticated on its pods",
         "docs": "https://linkerd.io/2/features/cni/",
     },
@@ -741,7 +747,11 @@ SECRET_BACKENDS: dict[str, dict] = {
         # ServiceAccount through the cloud's workload identity. Without a cloud, a ClusterSecretStore
         # the platform team provides, by name.
         "stores": {
-            "none": {"kind": "ClusterSecretStore", "name": "platform-secrets", "what": "your platform's store"},
+            "none": {
+                "kind": "ClusterSecretStore",
+                "name": "platform-secrets",
+                "what": "your platform's store",
+            },
             "aws": {"kind": "SecretStore", "what": "AWS Secrets Manager"},
             "gcp": {"kind": "SecretStore", "what": "Google Cloud Secret Manager"},
             "azure": {"kind": "SecretStore", "what": "Azure Key Vault"},
