@@ -63,8 +63,8 @@ BAD_VALUES = [
     ({"config": {"PORT": 8080}}, "PORT"),
     ({"networkPolicy": {"enabled": True, "egressPorts": ["5432"]}}, "egressPorts"),
     ({"service": {"type": "ClusterIP", "port": 80, "targetPort": 8080}}, "targetPort"),
-    ({"mesh": {"provider": "consul", "strictMtls": True}}, "consul"),
-    ({"secrets": {"provider": "sealed-secrets"}}, "sealed-secrets"),
+    ({"mesh": {"provider": "consul", "strictMtls": True}}, "provider"),
+    ({"secrets": {"provider": "sealed-secrets"}}, "provider"),
 ]
 
 
@@ -241,6 +241,8 @@ def test_chart_wires_every_data_service(render, variant):
     wanted = {53} | {EXT.catalog.DATA_SERVICES[key]["port"] for key in variant.data_services}
     if EXT.catalog.OBSERVABILITY["otlp_env"] in spec["config"]:  # traces leave for the collector
         wanted.add(EXT.catalog.OBSERVABILITY["otlp_port"])
+    mesh = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))["mesh"]
+    wanted |= {port for rule in mesh["egress"] for port in rule["ports"]}  # the sidecar's control plane
     assert egress == wanted
     deny = [doc for doc in docs if doc["kind"] == "NetworkPolicy" and doc["spec"]["podSelector"] == {}]
     assert (
