@@ -677,3 +677,117 @@ TMPFS_SIZE_MIB = 64
 """Size of each in-memory scratch directory (the root filesystem is read-only)."""
 
 KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"]
+
+KUBERNETES_ORCHESTRATORS = ["kubernetes", "helm"]
+"""Orchestrators that deploy to Kubernetes: the only ones a service mesh or a secrets operator applies to."""
+
+MESHES: dict[str, dict] = {
+    # Per mesh: how the app's pods join it (labels, annotations), what the `helm test` pod adds so it
+    # joins and still ends (a native sidecar stops with the pod's container), the ports the sidecar
+    # needs through the NetworkPolicy, and what the cluster must run under Pod Security "restricted".
+    "none": {"label": "None", "needs_kubernetes": False},
+    "istio": {
+        "label": "Istio",
+        "needs_kubernetes": True,
+        "pod_labels": {"sidecar.istio.io/inject": "true"},
+        # Istio rewrites HTTP probes (the default, made explicit) so the kubelet reaches the app through
+        # the sidecar's agent although the workload only accepts mutual TLS.
+        "pod_annotations": {"sidecar.istio.io/rewriteAppHTTPProbers": "true"},
+        "test_pod_annotations": {"sidecar.istio.io/nativeSidecar": "true"},
+        "ingress": [
+            {"port": 15020, "why": "Istio: the app's and the sidecar's merged Prometheus metrics"},
+        ],
+        "egress": [
+            {
+                "namespace": "istio-system",
+                "ports": [15012],
+                "why": "istiod: proxy configuration and certificates",
+            },
+        ],
+        "cni": "the Istio CNI node agent (istioctl install --set components.cni.enabled=true)",
+        "cni_why": 'its istio-init container needs NET_ADMIN and NET_RAW, which "restricted" forbids',
+        "policy": (
+            "a PeerAuthentication in STRICT mode and an AuthorizationPolicy that admits mesh identities only"
+        ),
+        "docs": "https://istio.io/latest/docs/setup/additional-setup/cni/",
+    },
+    "linkerd": {
+        "label": "Linkerd",
+        "needs_kubernetes": True,
+        "pod_labels": {},
+        # Only mTLS-authenticated clients may connect; Linkerd still admits the kubelet's probes.
+        "pod_annotations": {
+            "linkerd.io/inject": "enabled",
+            "config.linkerd.io/default-inbound-policy": "all-authenticated",
+        },
+        "test_pod_annotations": {
+            "linkerd.io/inject": "enabled",
+            "config.beta.linkerd.io/proxy-enable-native-sidecar": "true",
+        },
+        "ingress": [
+            {"port": 4143, "why": "Linkerd: meshed clients reach the proxy's inbound port"},
+            {"port": 4191, "why": "Linkerd: the proxy's metrics (linkerd-viz)"},
+        ],
+        "egress": [
+            {
+                "namespace": "linkerd",
+                "ports": [8080, 8086, 8090],
+                "why": "Linkerd control plane: identity, destination and policy",
+            },
+            {"namespace": None, "ports": [4143], "why": "Linkerd: meshed peers' inbound proxies"},
+        ],
+        "cni": "the linkerd-cni plugin (linkerd install-cni, then linkerd install --linkerd-cni-enabled)",
+        "cni_why": 'its linkerd-init container needs NET_ADMIN and NET_RAW, which "restricted" forbids',
+        "policy": "the default inbound policy all-authenticated on its pods",
+        "docs": "https://linkerd.io/2/features/cni/",
+    },
+}
+
+SECRETS_REFRESH = "1h"
+"""How often a secrets operator reads the store again (rotated credentials arrive within it)."""
+
+SECRET_BACKENDS: dict[str, dict] = {
+    # Per backend: what creates the `<slug>-secrets` Secret the workload reads in production. Every
+    # backend produces the same Secret name and keys, so the Deployment never changes.
+    "kubernetes": {
+        "label": "Kubernetes Secret",
+        "needs_kubernetes": False,
+        "summary": "a Secret you create from your secret manager before the first deploy",
+    },
+    "external-secrets": {
+        "label": "External Secrets Operator",
+        "needs_kubernetes": True,
+        "api_version": "external-secrets.io/v1",
+        "summary": "an ExternalSecret that the External Secrets Operator turns into the Secret",
+        # The store per cloud: a SecretStore in the app's namespace, authenticated as the app's
+        # ServiceAccount through the cloud's workload identity. Without a cloud, a ClusterSecretStore
+        # the platform team provides, by name.
+        "stores": {
+            "none": {
+                "kind": "ClusterSecretStore",
+                "name": "platform-secrets",
+                "what": "your platform's store",
+            },
+            "aws": {"kind": "SecretStore", "what": "AWS Secrets Manager"},
+            "gcp": {"kind": "SecretStore", "what": "Google Cloud Secret Manager"},
+            "azure": {"kind": "SecretStore", "what": "Azure Key Vault"},
+        },
+    },
+    "vault": {
+        "label": "HashiCorp Vault (Vault Secrets Operator)",
+        "needs_kubernetes": True,
+        "api_version": "secrets.hashicorp.com/v1beta1",
+        # Placeholders in the .example.internal style of the production endpoints.
+        "address": "https://vault.example.internal:8200",
+        "auth_mount": "kubernetes",
+        "kv_mount": "secret",
+        "summary": "a VaultStaticSecret that the Vault Secrets Operator turns into the Secret",
+        # Why not the agent injector: it writes files (/vault/secrets/...), and the apps read their
+        # settings from environment variables. Sourcing an env file needs a shell in the image, and
+        # the Go image (distroless) has none; only the Python app reads <NAME>_FILE.
+        "why_operator": (
+            "the Vault agent injector writes files and the app reads environment variables; sourcing "
+            "an env file needs a shell, which the distroless Go image does not have"
+        ),
+    },
+}

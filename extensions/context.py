@@ -104,6 +104,21 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
+def kubernetes_only_error(question: str, value: Any, orchestrator: Any) -> str:
+    """Why a service mesh or secrets backend cannot go with the orchestrator, or "" when it can."""
+    table = {"service_mesh": catalog.MESHES, "secrets": catalog.SECRET_BACKENDS}[question]
+    entry = table.get(str(value))
+    if entry is None:
+        return f"unknown {question} {value!r}"
+    if entry["needs_kubernetes"] and str(orchestrator) not in catalog.KUBERNETES_ORCHESTRATORS:
+        wanted = " or ".join(catalog.KUBERNETES_ORCHESTRATORS)
+        return (
+            f"{question} {value} needs orchestrator {wanted}: {entry['label']} runs in a Kubernetes "
+            f"cluster, and {orchestrator} deploys without one"
+        )
+    return ""
+
+
 DEFAULT_SERVICES = ("postgres", "redis")
 
 
@@ -296,6 +311,78 @@ def _orchestrator(key: str, slug: str) -> dict:
     return entry
 
 
+def _mesh(answers: dict) -> dict:
+    """The service mesh the app's pods join ("none": no mesh), with what each layer renders for it."""
+    key = str(answers.get("service_mesh") or "none")
+    entry = {"pod_labels": {}, "pod_annotations": {}, "test_pod_annotations": {}, "ingress": [], "egress": []}
+    entry.update(catalog.MESHES[key])
+    entry["key"] = key
+    entry["enabled"] = key != "none"
+    return entry
+
+
+def remote_key(slug: str, env: str) -> str:
+    """Name of a credential's entry in the secret store: '<slug>-database-url'. Letters, digits and '-'
+    only, so the same name is valid in AWS Secrets Manager, Secret Manager and Azure Key Vault."""
+    return f"{slug}-{env.lower().replace('_', '-')}"
+
+
+def _external_secret_store(cloud: str, slug: str) -> dict:
+    """The store an ExternalSecret reads from: kind, name, and (when the project renders it) the
+    provider block of a SecretStore authenticated as the app's ServiceAccount."""
+    store = dict(catalog.SECRET_BACKENDS["external-secrets"]["stores"][cloud])
+    store.setdefault("name", slug)
+    identity = {"serviceAccountRef": {"name": slug}}
+    providers = {
+        "aws": {
+            "aws": {
+                "service": "SecretsManager",
+                "region": catalog.CLOUDS["aws"]["terraform"]["region"]["default"],
+                "auth": {"jwt": identity},
+            }
+        },
+        "gcp": {"gcpsm": {"projectID": "CHANGE-ME", "auth": {"workloadIdentity": identity}}},
+        "azure": {
+            "azurekv": {
+                "vaultUrl": "https://CHANGE-ME.vault.azure.net",
+                "authType": "WorkloadIdentity",
+                **identity,
+            }
+        },
+    }
+    store["create"] = cloud in providers
+    store["provider"] = providers.get(cloud, {})
+    return store
+
+
+def _secrets(answers: dict, slug: str, secret_services: list[dict]) -> dict:
+    """Where the `<slug>-secrets` Secret comes from in production. An operator-backed backend renders
+    its resources only when some setting is a credential (`component` is then the backend's key).
+    `store` and `vault` are always there: the Helm chart's values carry both, to switch later."""
+    key = str(answers.get("secrets") or "kubernetes")
+    entry = {k: v for k, v in catalog.SECRET_BACKENDS[key].items() if k != "stores"}
+    vault = catalog.SECRET_BACKENDS["vault"]
+    entry.update(
+        {
+            "key": key,
+            "secret_name": f"{slug}-secrets",
+            "component": key if key != "kubernetes" and secret_services else "",
+            "remote_keys": {svc["env"]: remote_key(slug, svc["env"]) for svc in secret_services},
+            "refresh": catalog.SECRETS_REFRESH,
+            "store": _external_secret_store(str(answers["cloud"]), slug),
+            "vault": {
+                "api_version": vault["api_version"],
+                "address": vault["address"],
+                "auth_mount": vault["auth_mount"],
+                "kv_mount": vault["kv_mount"],
+                "role": slug,
+                "path": slug,
+            },
+        }
+    )
+    return entry
+
+
 # --- the service spec: what every orchestrator renders for the app ----------------------------------
 
 
@@ -433,6 +520,8 @@ def derive(answers: dict) -> dict:
         "registry_host": answers["image_registry"].split("/")[0],
         "service_spec": spec,
         "orchestrator_info": _orchestrator(answers["orchestrator"], slug),
+        "mesh": _mesh(answers),
+        "secrets_info": _secrets(answers, slug, [svc for svc in services if svc["secret"]]),
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
         "infra": _infra(answers, services),
         "runtime_info": rt,
@@ -471,3 +560,4 @@ class Filters(Extension):
         environment.globals["unavailable_error"] = unavailable_error
         environment.globals["services_error"] = services_error
         environment.globals["default_services"] = default_services
+        environment.globals["kubernetes_only_error"] = kubernetes_only_error

@@ -65,6 +65,7 @@ def _choice_env() -> jinja2.Environment:
     env.filters.update(ext.FILTERS)
     env.globals["unavailable_error"] = ext.unavailable_error
     env.globals["services_error"] = ext.services_error
+    env.globals["kubernetes_only_error"] = ext.kubernetes_only_error
     return env
 
 
@@ -155,7 +156,36 @@ def all_variants() -> list[Variant]:
         # the observability answer changes app code, compose and manifests: render both sides
         for orchestrator in implemented("orchestrator"):
             add(Variant(runtime, orchestrator, DEFAULT.cloud, everything, (("observability", False),)))
+    for variant in mesh_and_secrets_variants():
+        add(variant)
     return list(variants.values())
+
+
+def kubernetes_orchestrators() -> list[str]:
+    """The implemented orchestrators a service mesh and a secrets operator go with."""
+    return [o for o in implemented("orchestrator") if o in load_extension().catalog.KUBERNETES_ORCHESTRATORS]
+
+
+def mesh_and_secrets_variants() -> list[Variant]:
+    """Targeted, not multiplied: each mesh and each secrets operator on Kubernetes and Helm, for the
+    default runtime with every service it supports (so credentials exist). The External Secrets store
+    depends on the cloud, so that backend is rendered per cloud; Vault does not."""
+    runtime = DEFAULT.runtime
+    everything = supported_services(runtime)
+    found = []
+    for orchestrator in kubernetes_orchestrators():
+        for mesh in implemented("service_mesh"):
+            if mesh != "none":
+                found.append(
+                    Variant(runtime, orchestrator, DEFAULT.cloud, everything, (("service_mesh", mesh),))
+                )
+        for backend in implemented("secrets"):
+            if backend == "kubernetes":
+                continue
+            clouds = implemented("cloud") if backend == "external-secrets" else [DEFAULT.cloud]
+            for cloud in clouds:
+                found.append(Variant(runtime, orchestrator, cloud, everything, (("secrets", backend),)))
+    return found
 
 
 def edge_variants() -> list[Variant]:
@@ -210,6 +240,20 @@ REFUSED = [
         for rt in implemented("runtime")
         for svc in implemented("data_services")
         if svc not in supported_services(rt)
+    ),
+    # A mesh and a secrets operator run in a Kubernetes cluster: Nomad and Swarm refuse them.
+    *(
+        {
+            "question": question,
+            "answers": {"orchestrator": orchestrator, question: value},
+            "message": f"{question} {value} needs orchestrator kubernetes or helm",
+        }
+        for question, value, orchestrator in [
+            ("service_mesh", "istio", "nomad"),
+            ("service_mesh", "linkerd", "swarm"),
+            ("secrets", "external-secrets", "swarm"),
+            ("secrets", "vault", "nomad"),
+        ]
     ),
     {"question": "project_slug", "answers": {"project_slug": "My_App"}, "message": "not a DNS-1123 label"},
     {"question": "project_slug", "answers": {"project_slug": "a" * 64}, "message": "not a DNS-1123 label"},

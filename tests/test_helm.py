@@ -16,9 +16,10 @@ import helm_python as helm
 import jsonschema
 import pytest
 import yaml
-from test_lint import CRD_GROUPS, METRICS, check_promql
+from test_lint import METRICS, check_promql
 
 from conftest import rendered_files
+from crds import CRD_GROUPS, crd_problems, split
 from matrix import ROOT, edge_variants, load_extension, migrates
 from policy import violations
 from renderings import chart_dir, helm_render
@@ -63,6 +64,8 @@ BAD_VALUES = [
     ({"config": {"PORT": 8080}}, "PORT"),
     ({"networkPolicy": {"enabled": True, "egressPorts": ["5432"]}}, "egressPorts"),
     ({"service": {"type": "ClusterIP", "port": 80, "targetPort": 8080}}, "targetPort"),
+    ({"mesh": {"provider": "consul", "strictMtls": True}}, "provider"),
+    ({"secrets": {"provider": "sealed-secrets"}}, "provider"),
 ]
 
 
@@ -81,11 +84,9 @@ def lint_findings(chart: Path, version: str, values: dict | None = None) -> list
 
 
 def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    """kubernetes-validate --strict on the core kinds (custom resources are checked on their own)."""
+    """kubernetes-validate --strict on the core objects (custom resources: crds.crd_problems)."""
     manifest = tmp_path / "manifests.yaml"
-    manifest.write_text(
-        yaml.safe_dump_all([doc for doc in docs if not doc["apiVersion"].startswith(CRD_GROUPS)])
-    )
+    manifest.write_text(yaml.safe_dump_all(split(docs)[0]))
     tool = shutil.which("kubernetes-validate", path=f"{BIN}:{shutil.os.environ.get('PATH', '')}")
     assert tool, "kubernetes-validate is not installed: run scripts/test"
     return subprocess.run(
@@ -180,6 +181,7 @@ def test_chart_renders_schema_valid_and_restricted(render, variant, values, tmp_
     proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert violations(docs) == []
+    assert crd_problems(docs) == []
     kinds = [doc["kind"] for doc in docs]
     expected = {
         "ConfigMap",
@@ -240,6 +242,8 @@ def test_chart_wires_every_data_service(render, variant):
     wanted = {53} | {EXT.catalog.DATA_SERVICES[key]["port"] for key in variant.data_services}
     if EXT.catalog.OBSERVABILITY["otlp_env"] in spec["config"]:  # traces leave for the collector
         wanted.add(EXT.catalog.OBSERVABILITY["otlp_port"])
+    mesh = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))["mesh"]
+    wanted |= {port for rule in mesh["egress"] for port in rule["ports"]}  # the sidecar's control plane
     assert egress == wanted
     deny = [doc for doc in docs if doc["kind"] == "NetworkPolicy" and doc["spec"]["podSelector"] == {}]
     assert (
@@ -316,6 +320,7 @@ def test_chart_scrapes_and_alerts_when_observability_is_on(render, variant):
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert {p["name"] for p in service["spec"]["ports"]} >= {e["port"] for e in monitor["spec"]["endpoints"]}
     assert monitor["spec"]["endpoints"][0]["path"] == EXT.catalog.METRICS_PATH
+    assert crd_problems(docs) == []
     (rule,) = rules
     alerts = [alert for group in rule["spec"]["groups"] for alert in group["rules"]]
     assert {alert["alert"] for alert in alerts} == {"HighErrorRate", "HighLatency", "NotReady"}

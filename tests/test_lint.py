@@ -14,6 +14,7 @@ import promql_parser
 import pytest
 import yaml
 
+from crds import crd_problems, split
 from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from policy import violations
 
@@ -56,12 +57,10 @@ def kubernetes_version(project: Path) -> str:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())["kubernetes_version"] + ".0"
 
 
-CRD_GROUPS = ("monitoring.coreos.com/",)  # custom resources: no bundled schema, checked structurally below
-
-
 def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """kubernetes-validate --strict on the core objects (custom resources: crds.crd_problems)."""
     manifest = tmp_path / "manifests.yaml"
-    core = [doc for doc in docs if not doc["apiVersion"].startswith(CRD_GROUPS)]
+    core, _ = split(docs)
     manifest.write_text(yaml.safe_dump_all(core))
     return subprocess.run(
         [tool("kubernetes-validate"), "--strict", "-k", version, str(manifest)],
@@ -176,6 +175,7 @@ def test_overlays_are_schema_valid_and_restricted(render, variant, overlay, tmp_
     proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert violations(docs) == []
+    assert crd_problems(docs) == []
     kinds = {doc["kind"] for doc in docs}
     assert {
         "Namespace",

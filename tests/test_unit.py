@@ -577,3 +577,124 @@ def test_default_services_follow_the_runtime():
     assert json.loads(ext.default_services("java")) == ["postgres"]
     for runtime in ext.catalog.RUNTIMES:
         assert ext.services_error(runtime, json.loads(ext.default_services(runtime))) == ""
+
+
+# --- service mesh and secrets operators ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["service_mesh", "secrets"])
+def test_mesh_and_secrets_operators_need_a_kubernetes_orchestrator(question):
+    table = {"service_mesh": ext.catalog.MESHES, "secrets": ext.catalog.SECRET_BACKENDS}[question]
+    for value, entry in table.items():
+        for orchestrator in ("kubernetes", "helm", "nomad", "swarm"):
+            message = ext.kubernetes_only_error(question, value, orchestrator)
+            kubernetes = orchestrator in ("kubernetes", "helm")
+            assert (message == "") == (kubernetes or not entry["needs_kubernetes"]), (value, orchestrator)
+            if message:
+                assert message.startswith(f"{question} {value} needs orchestrator kubernetes or helm")
+                assert orchestrator in message
+    assert "unknown" in ext.kubernetes_only_error(question, "consul", "kubernetes")
+
+
+def test_derive_mesh_defaults_to_none_and_names_what_each_mesh_needs():
+    assert ext.derive(dict(ANSWERS))["mesh"]["enabled"] is False
+    for key in ("istio", "linkerd"):
+        mesh = ext.derive({**ANSWERS, "service_mesh": key})["mesh"]
+        assert mesh["enabled"] and mesh["key"] == key
+        assert mesh["pod_labels"] or mesh["pod_annotations"]
+        assert mesh["ingress"] and mesh["egress"] and "CNI" in mesh["cni"].upper()
+        assert all(isinstance(port, int) for rule in mesh["egress"] for port in rule["ports"])
+    assert ext.derive({**ANSWERS, "service_mesh": "istio"})["mesh"]["egress"][0]["ports"] == [15012]
+    linkerd = ext.derive({**ANSWERS, "service_mesh": "linkerd"})["mesh"]
+    assert linkerd["pod_annotations"]["config.linkerd.io/default-inbound-policy"] == "all-authenticated"
+    assert {rule["port"] for rule in linkerd["ingress"]} == {4143, 4191}
+
+
+def test_derive_secrets_keep_the_secret_name_and_keys_the_deployment_reads():
+    plain = ext.derive(dict(ANSWERS))["secrets_info"]
+    assert plain["key"] == "kubernetes" and plain["component"] == ""
+    for backend in ("external-secrets", "vault"):
+        info = ext.derive({**ANSWERS, "secrets": backend})["secrets_info"]
+        assert info["component"] == backend and info["secret_name"] == "shop-secrets"
+        assert info["remote_keys"] == {"DATABASE_URL": "shop-database-url"}, "credentials only"
+        none = ext.derive({**ANSWERS, "secrets": backend, "data_services": ["redis"]})["secrets_info"]
+        assert none["component"] == "", "no credential, nothing for an operator to fill"
+    vault = ext.derive({**ANSWERS, "secrets": "vault"})["secrets_info"]["vault"]
+    assert vault["role"] == vault["path"] == "shop" and vault["address"].startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("cloud", "kind", "provider"),
+    [
+        ("none", "ClusterSecretStore", None),
+        ("aws", "SecretStore", "aws"),
+        ("gcp", "SecretStore", "gcpsm"),
+        ("azure", "SecretStore", "azurekv"),
+    ],
+)
+def test_derive_external_secret_store_per_cloud(cloud, kind, provider):
+    store = ext.derive({**ANSWERS, "cloud": cloud, "secrets": "external-secrets"})["secrets_info"]["store"]
+    assert store["kind"] == kind and store["create"] == (provider is not None)
+    assert list(store["provider"]) == ([provider] if provider else [])
+    if provider:
+        assert "'name': 'shop'" in str(store["provider"]), "signs in as the app's ServiceAccount"
+
+
+def test_remote_keys_are_valid_names_in_every_cloud_store():
+    import re
+
+    for env in ext.catalog.DATA_SERVICES.values():
+        key = ext.remote_key("a" * 63, env["env"])
+        # Azure Key Vault: 1-127 of [0-9a-zA-Z-]; Secret Manager: [A-Za-z0-9_-]{1,255}; AWS: 512.
+        assert re.fullmatch(r"[0-9a-z-]{1,127}", key), key
+
+
+def test_macro_yaml_mapping_quotes_every_scalar(k8s):
+    data = {"aws": {"region": "us-east-1", "auth": {"jwt": {"name": 'a: "b" #c'}}}, "top": "yes"}
+    text = str(k8s.yaml_mapping(data)).strip()
+    assert yaml.safe_load(text) == data
+    assert '"yes"' in text
+
+
+@pytest.mark.parametrize("mesh", ["istio", "linkerd"])
+def test_macro_mesh_patches_label_the_pods_and_open_the_ports(k8s, mesh):
+    info = ext.derive({**ANSWERS, "service_mesh": mesh})["mesh"]
+    patches = yaml.safe_load(str(k8s.mesh_patches(info, "shop")))
+    deployment, policy = patches
+    assert deployment["target"] == {"kind": "Deployment", "name": "shop"}
+    metadata = yaml.safe_load(deployment["patch"])["spec"]["template"]["metadata"]
+    assert metadata.get("labels", {}) == info["pod_labels"]
+    assert metadata.get("annotations", {}) == info["pod_annotations"]
+    ops = yaml.safe_load(policy["patch"])
+    assert {op["path"] for op in ops} == {"/spec/ingress/-", "/spec/egress/-"}
+    opened = {p["port"] for op in ops for p in op["value"]["ports"]}
+    assert opened == {r["port"] for r in info["ingress"]} | {p for r in info["egress"] for p in r["ports"]}
+
+
+@pytest.mark.parametrize("backend", ["external-secrets", "vault"])
+def test_macro_secrets_section_names_every_store_entry(deploy_docs, backend):
+    info = ext.derive({**ANSWERS, "cloud": "aws", "secrets": backend})["secrets_info"]
+    text = str(deploy_docs.secrets_section(info, "shop"))
+    assert text.startswith("### Secrets: ") and "shop-secrets" in text
+    assert ("shop-database-url" in text) == (backend == "external-secrets")
+    assert ("secret/shop" in text) == (backend == "vault")
+    assert str(deploy_docs.secrets_section(ext.derive(dict(ANSWERS))["secrets_info"], "shop")) == ""
+
+
+@pytest.mark.parametrize("mesh", ["none", "istio", "linkerd"])
+def test_macro_mesh_section_says_what_the_cluster_needs(deploy_docs, mesh):
+    info = ext.derive({**ANSWERS, "service_mesh": mesh})["mesh"]
+    text = str(deploy_docs.mesh_section(info, "shop", "values `mesh`"))
+    if mesh == "none":
+        assert text == ""
+    else:
+        assert text.startswith(f"### Service mesh: {info['label']}") and info["cni"] in text
+        assert "Probes keep working" in text
+
+
+def test_macro_helm_section_says_an_operator_fills_the_secret(deploy_docs):
+    derived = ext.derive({**ANSWERS, "orchestrator": "helm", "secrets": "vault"})
+    spec, info = derived["service_spec"], derived["orchestrator_info"]
+    text = str(deploy_docs.helm("shop", spec, derived["migration"], info, "vault"))
+    assert "`secrets.provider: vault`" in text and "kubectl create secret" not in text
+    assert "kubectl create secret" in str(deploy_docs.helm("shop", spec, derived["migration"], info))

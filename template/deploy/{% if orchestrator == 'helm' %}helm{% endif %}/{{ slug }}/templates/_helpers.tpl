@@ -101,6 +101,103 @@ The app's environment: each `config` key from the ConfigMap, each `secretEnv` ke
 {{- end }}
 
 {{/*
+Labels that put a pod in the service mesh (mesh.provider); empty without a mesh.
+*/}}
+{{- define "app.meshLabels" -}}
+{{- if eq .Values.mesh.provider "istio" }}
+sidecar.istio.io/inject: "true"
+{{- end }}
+{{- end }}
+
+{{/*
+Annotations of the app's pods in the service mesh. Istio rewrites the HTTP probes (its default, made
+explicit) so the kubelet reaches the app although it accepts mutual TLS only; Linkerd admits probes.
+*/}}
+{{- define "app.meshAnnotations" -}}
+{{- if eq .Values.mesh.provider "istio" }}
+sidecar.istio.io/rewriteAppHTTPProbers: "true"
+{{- else if eq .Values.mesh.provider "linkerd" }}
+linkerd.io/inject: enabled
+{{- if .Values.mesh.strictMtls }}
+config.linkerd.io/default-inbound-policy: all-authenticated
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Annotations of the `helm test` pod in the service mesh: it joins the mesh (the app accepts mutual TLS
+only) with a native sidecar, which stops when the test's container ends.
+*/}}
+{{- define "app.meshTestAnnotations" -}}
+{{- if eq .Values.mesh.provider "istio" }}
+sidecar.istio.io/nativeSidecar: "true"
+{{- else if eq .Values.mesh.provider "linkerd" }}
+linkerd.io/inject: enabled
+config.beta.linkerd.io/proxy-enable-native-sidecar: "true"
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy ingress rules the mesh's sidecar needs on the app's pods.
+*/}}
+{{- define "app.meshIngress" -}}
+{{- if eq .Values.mesh.provider "istio" }}
+# Istio: the app's and the sidecar's merged Prometheus metrics.
+- from:
+    - namespaceSelector: {}
+  ports:
+    - protocol: TCP
+      port: 15020
+{{- else if eq .Values.mesh.provider "linkerd" }}
+# Linkerd: meshed clients reach the proxy's inbound port.
+- from:
+    - namespaceSelector: {}
+  ports:
+    - protocol: TCP
+      port: 4143
+# Linkerd: the proxy's metrics (linkerd-viz).
+- from:
+    - namespaceSelector: {}
+  ports:
+    - protocol: TCP
+      port: 4191
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress rules the mesh's sidecar needs (its control plane, meshed peers).
+*/}}
+{{- define "app.meshEgress" -}}
+{{- if eq .Values.mesh.provider "istio" }}
+# istiod: proxy configuration and certificates.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: istio-system
+  ports:
+    - protocol: TCP
+      port: 15012
+{{- else if eq .Values.mesh.provider "linkerd" }}
+# Linkerd control plane: identity, destination and policy.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: linkerd
+  ports:
+    - protocol: TCP
+      port: 8080
+    - protocol: TCP
+      port: 8086
+    - protocol: TCP
+      port: 8090
+# Linkerd: meshed peers' inbound proxies.
+- ports:
+    - protocol: TCP
+      port: 4143
+{{- end }}
+{{- end }}
+
+{{/*
 Labels of a development data-service instance; the argument is a dict of name, release and partOf.
 */}}
 {{- define "app.devLabels" -}}

@@ -1,0 +1,267 @@
+"""Service mesh and secrets operators on Kubernetes (Kustomize) and Helm: what each variant renders.
+
+The mesh puts the app's pods in Istio or Linkerd with mutual TLS required, opens the sidecar's ports
+in the NetworkPolicy and keeps the probes and Pod Security "restricted"; a secrets operator fills the
+very Secret, with the very keys, that the unchanged Deployment reads. Custom resources are checked by
+structure (crds.py): kubernetes-validate knows only the core schemas.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from crds import crd_problems
+from matrix import load_extension, mesh_and_secrets_variants
+from policy import violations
+from renderings import chart_dir, helm_render, kustomize
+
+EXT = load_extension()
+CATALOG = EXT.catalog
+VARIANTS = mesh_and_secrets_variants()
+MESH = [v for v in VARIANTS if "service_mesh" in dict(v.extra)]
+SECRETS = [v for v in VARIANTS if "secrets" in dict(v.extra)]
+
+
+def ids(variants):
+    return [v.id for v in variants]
+
+
+def derived(project) -> dict:
+    return EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+
+
+def manifests(project, orchestrator: str, values: dict | None = None) -> list[dict]:
+    """What production gets: the prod overlay, or the chart with its default values."""
+    if orchestrator == "kubernetes":
+        return kustomize(project / "deploy" / "kubernetes" / "overlays" / "prod")
+    return helm_render(chart_dir(project), values)
+
+
+def one(docs: list[dict], kind: str) -> dict:
+    (doc,) = [d for d in docs if d["kind"] == kind]
+    return doc
+
+
+def app_policy(docs: list[dict], deployment: dict) -> dict:
+    return next(
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy"
+        and d["spec"]["podSelector"].get("matchLabels", {}).items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        and d["spec"]["podSelector"] != {}
+    )
+
+
+def ports(rules: list[dict]) -> set[int]:
+    return {port["port"] for rule in rules for port in rule.get("ports", [])}
+
+
+# --- the mesh ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", MESH, ids=ids(MESH))
+def test_mesh_joins_the_pods_requires_mtls_and_opens_the_sidecar_ports(render, variant):
+    project = render(variant)
+    mesh = derived(project)["mesh"]
+    docs = manifests(project, variant.orchestrator)
+    assert violations(docs) == [] and crd_problems(docs) == []
+    deployment = one(docs, "Deployment")
+    template = deployment["spec"]["template"]
+    assert mesh["pod_labels"].items() <= template["metadata"]["labels"].items()
+    assert mesh["pod_annotations"].items() <= template["metadata"].get("annotations", {}).items()
+    # the probes stay plain HTTP probes: the mesh keeps them working (see the catalog)
+    app = template["spec"]["containers"][0]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert app[probe]["httpGet"]["port"] == "http", probe
+    # no NET_ADMIN init container of ours: the mesh's CNI plugin does the redirection
+    assert all(
+        "add" not in c["securityContext"]["capabilities"] for c in template["spec"].get("initContainers", [])
+    )
+    policy = app_policy(docs, deployment)
+    assert ports(policy["spec"]["ingress"]) >= {rule["port"] for rule in mesh["ingress"]}
+    assert ports(policy["spec"]["egress"]) >= {port for rule in mesh["egress"] for port in rule["ports"]}
+    for rule in mesh["egress"]:
+        if rule["namespace"]:
+            wanted = {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": rule["namespace"]}}
+            }
+            assert any(r.get("to") == [wanted] for r in policy["spec"]["egress"]), rule
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    if mesh["key"] == "istio":
+        peer = one(docs, "PeerAuthentication")
+        assert peer["spec"]["mtls"]["mode"] == "STRICT"
+        assert peer["spec"]["selector"]["matchLabels"] == selector
+        authz = one(docs, "AuthorizationPolicy")
+        assert authz["spec"]["selector"]["matchLabels"] == selector and authz["spec"]["action"] == "ALLOW"
+        assert authz["spec"]["rules"][0]["from"][0]["source"]["principals"] == ["*"]
+        assert authz["spec"]["rules"][0]["to"][0]["operation"]["ports"] == [
+            str(app["ports"][0]["containerPort"])
+        ]
+    else:
+        assert template["metadata"]["annotations"]["config.linkerd.io/default-inbound-policy"] == (
+            "all-authenticated"
+        )
+        assert not [d for d in docs if d["apiVersion"].startswith("security.istio.io/")]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(
+    "variant",
+    [v for v in MESH if v.orchestrator == "kubernetes"],
+    ids=ids([v for v in MESH if v.orchestrator == "kubernetes"]),
+)
+def test_dev_overlay_stays_mesh_free_for_a_bare_kind_cluster(render, variant):
+    docs = kustomize(render(variant) / "deploy" / "kubernetes" / "overlays" / "dev")
+    assert not [d for d in docs if d["apiVersion"].startswith(("security.istio.io/", "policy.linkerd.io/"))]
+    labels = one(docs, "Deployment")["spec"]["template"]["metadata"]
+    assert "sidecar.istio.io/inject" not in labels["labels"]
+    assert "linkerd.io/inject" not in labels.get("annotations", {})
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(
+    "variant",
+    [v for v in MESH if v.orchestrator == "helm"],
+    ids=ids([v for v in MESH if v.orchestrator == "helm"]),
+)
+def test_helm_test_pod_joins_the_mesh_and_mesh_can_be_switched_off(render, variant):
+    project = render(variant)
+    mesh = derived(project)["mesh"]
+    docs = manifests(project, "helm")
+    pod = one(docs, "Pod")
+    assert mesh["pod_labels"].items() <= pod["metadata"]["labels"].items()
+    assert mesh["test_pod_annotations"].items() <= pod["metadata"]["annotations"].items()
+    test_policy = next(
+        d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-test")
+    )
+    assert ports(test_policy["spec"]["egress"]) >= {p for rule in mesh["egress"] for p in rule["ports"]}
+    off = manifests(project, "helm", {"mesh": {"provider": "none"}})
+    assert not [d for d in off if d["apiVersion"].startswith("security.istio.io/")]
+    template = one(off, "Deployment")["spec"]["template"]["metadata"]
+    assert not set(mesh["pod_annotations"]) & set(template.get("annotations", {}))
+    assert violations(off) == []
+
+
+# --- secrets operators --------------------------------------------------------------------------------
+
+
+def secret_refs(deployment: dict) -> set[tuple[str, str]]:
+    pod = deployment["spec"]["template"]["spec"]
+    return {
+        (env["valueFrom"]["secretKeyRef"]["name"], env["valueFrom"]["secretKeyRef"]["key"])
+        for container in pod["containers"] + pod.get("initContainers", [])
+        for env in container.get("env", [])
+        if "secretKeyRef" in env.get("valueFrom", {})
+    }
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", SECRETS, ids=ids(SECRETS))
+def test_operator_fills_the_secret_the_unchanged_deployment_reads(render, variant):
+    project = render(variant)
+    info = derived(project)["secrets_info"]
+    docs = manifests(project, variant.orchestrator)
+    assert violations(docs) == [] and crd_problems(docs) == []
+    refs = secret_refs(one(docs, "Deployment"))
+    assert refs, "the variant has credentials"
+    (name,) = {secret for secret, _ in refs}
+    keys = {key for _, key in refs}
+    assert not [d for d in docs if d["kind"] == "Secret"], "production never ships a Secret's values"
+    if info["key"] == "external-secrets":
+        external = one(docs, "ExternalSecret")
+        assert external["spec"]["target"]["name"] == name
+        assert {item["secretKey"] for item in external["spec"]["data"]} == keys
+        assert {item["remoteRef"]["key"] for item in external["spec"]["data"]} == set(
+            info["remote_keys"].values()
+        )
+        store_ref = external["spec"]["secretStoreRef"]
+        stores = [d for d in docs if d["kind"] == "SecretStore"]
+        if variant.cloud == "none":
+            assert store_ref == {"kind": "ClusterSecretStore", "name": "platform-secrets"} and not stores
+        else:
+            (store,) = stores
+            assert store_ref == {"kind": "SecretStore", "name": store["metadata"]["name"]}
+            (provider,) = store["spec"]["provider"]
+            assert provider == {"aws": "aws", "gcp": "gcpsm", "azure": "azurekv"}[variant.cloud]
+            account = one(docs, "ServiceAccount")["metadata"]["name"]
+            assert account in yaml.safe_dump(store["spec"]["provider"]), "signs in as the app's identity"
+    else:
+        synced = one(docs, "VaultStaticSecret")
+        assert synced["spec"]["destination"] == {"name": name, "create": True}
+        assert synced["spec"]["type"] == "kv-v2"
+        assert synced["spec"]["rolloutRestartTargets"] == [
+            {"kind": "Deployment", "name": one(docs, "Deployment")["metadata"]["name"]}
+        ]
+        auth = one(docs, "VaultAuth")
+        assert auth["spec"]["kubernetes"]["serviceAccount"] == one(docs, "ServiceAccount")["metadata"]["name"]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(
+    "variant",
+    [v for v in SECRETS if v.orchestrator == "kubernetes"],
+    ids=ids([v for v in SECRETS if v.orchestrator == "kubernetes"]),
+)
+def test_dev_overlay_keeps_its_generated_secret(render, variant):
+    """The dev overlay's in-cluster data services need known credentials: it keeps its own Secret."""
+    docs = kustomize(render(variant) / "deploy" / "kubernetes" / "overlays" / "dev")
+    assert [d for d in docs if d["kind"] == "Secret"]
+    assert not [
+        d for d in docs if d["apiVersion"].startswith(("external-secrets.io/", "secrets.hashicorp.com/"))
+    ]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("provider", ["kubernetes", "external-secrets", "vault"])
+def test_helm_secrets_provider_switches_with_values(render, provider):
+    """The chart carries every backend's values: a team switches with one value, nothing else."""
+    project = render(next(v for v in SECRETS if v.orchestrator == "helm" and v.cloud == "aws"))
+    docs = manifests(project, "helm", {"secrets": {"provider": provider}})
+    assert crd_problems(docs) == [] and violations(docs) == []
+    kinds = {d["kind"] for d in docs}
+    assert ("ExternalSecret" in kinds) == (provider == "external-secrets")
+    assert ("VaultStaticSecret" in kinds) == (provider == "vault")
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("variant", VARIANTS, ids=ids(VARIANTS))
+def test_readme_explains_the_mesh_and_the_secrets(render, variant):
+    project = render(variant)
+    info = derived(project)
+    readme = " ".join((project / "README.md").read_text().split())
+    if info["mesh"]["enabled"]:
+        assert f"### Service mesh: {info['mesh']['label']}" in readme
+        assert "cni" in readme.lower() and "restricted" in readme
+    if info["secrets_info"]["component"] == "external-secrets":
+        assert "### Secrets: External Secrets Operator" in readme
+        for key in info["secrets_info"]["remote_keys"].values():
+            assert key in readme
+    if info["secrets_info"]["component"] == "vault":
+        assert "### Secrets: HashiCorp Vault" in readme and "distroless" in readme
+
+
+# --- the checks above can fail ------------------------------------------------------------------------
+
+
+@pytest.mark.lint
+def test_crd_check_catches_typos_missing_fields_and_dangling_references(render):
+    import copy
+
+    project = render(next(v for v in SECRETS if v.orchestrator == "kubernetes" and v.cloud == "aws"))
+    docs = manifests(project, "kubernetes")
+    assert crd_problems(docs) == []
+    for mutate, expected in [
+        (lambda d: one(d, "ExternalSecret")["spec"].__setitem__("secretStorRef", {}), "unknown spec fields"),
+        (lambda d: one(d, "ExternalSecret")["spec"]["target"].pop("name"), "spec.target.name missing"),
+        (lambda d: one(d, "SecretStore")["metadata"].__setitem__("name", "other"), "names no SecretStore"),
+        (
+            lambda d: one(d, "ExternalSecret").__setitem__("apiVersion", "external-secrets.io/v1beta1"),
+            "unknown",
+        ),
+    ]:
+        broken = copy.deepcopy(docs)
+        mutate(broken)
+        assert any(expected in problem for problem in crd_problems(broken)), expected
