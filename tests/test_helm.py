@@ -334,7 +334,9 @@ def test_chart_scrapes_and_alerts_when_observability_is_on(render, variant):
     )
     off = {"metrics": {"serviceMonitor": {"enabled": False}, "prometheusRule": {"enabled": False}}}
     assert not [
-        doc for doc in helm_render(chart_dir(project), off) if doc["apiVersion"].startswith(CRD_GROUPS)
+        doc
+        for doc in helm_render(chart_dir(project), off)
+        if doc["apiVersion"].startswith("monitoring.coreos.com/")
     ]
 
 
