@@ -19,7 +19,7 @@ import yaml
 from test_lint import METRICS, check_promql
 
 from conftest import rendered_files
-from crds import CRD_GROUPS, crd_problems, split
+from crds import crd_problems, split
 from matrix import ROOT, edge_variants, load_extension, migrates
 from policy import violations
 from renderings import chart_dir, helm_render
