@@ -188,6 +188,8 @@ RUNTIMES: dict[str, dict] = {
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
+        # The image's CMD is ["/app"] (no ENTRYPOINT), so every orchestrator's command override works.
+        "migrate_command": ["/app", "-migrate"],
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',
