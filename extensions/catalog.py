@@ -188,7 +188,7 @@ RUNTIMES: dict[str, dict] = {
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
-        # The image's CMD is ["/app"] (no ENTRYPOINT), so every orchestrator's command override works.
+        # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
         "migrate_command": ["/app", "-migrate"],
         "commands": {
             "install": "go mod download",
