@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import http.server
 import json
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -330,8 +333,9 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
             assert status == 200, (name, body)
 
         # After its broker came back, the consumer reconnects: events flow again.
+        again = {"message": "again"}
         status, _ = eventually(
-            lambda: (s := post(port, "/api/rabbitmq/events", {"message": "again"}))[0] == 202 and s, timeout=30
+            lambda: (s := post(port, "/api/rabbitmq/events", again))[0] == 202 and s, timeout=30
         )
         assert status == 202
         assert eventually(lambda: json.loads(get(port, "/api/rabbitmq/events")[1])["last"] == "again")
@@ -340,3 +344,94 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode in driver.clean_exit_codes(), err[-3000:]
+
+
+class OTLPSink:
+    """A stand-in OpenTelemetry collector on loopback: records every OTLP/HTTP export it receives."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = b""
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                    self.rfile.readline()
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                content_type = self.headers.get("Content-Type", "")
+                sink.requests.append((self.path, content_type, body))
+                reply = b"{}" if "json" in content_type else b""
+                self.send_response(200)
+                self.send_header("Content-Type", content_type or "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# The runtimes whose app exports traces (observability on, the default).
+TRACING = [Variant(rt, "kubernetes", "none", ()) for rt in ("python", "node") if rt in implemented("runtime")]
+
+
+@pytest.mark.parametrize("variant", TRACING, ids=[v.runtime for v in TRACING])
+def test_app_exports_request_spans_over_otlp_and_logs_their_ids(render, built, variant):
+    """With OTEL_EXPORTER_OTLP_ENDPOINT set, a request's server span reaches the collector at
+    /v1/traces with this service's name and version, and the request's log line carries its trace id."""
+    project = render(variant)
+    built(project, variant.runtime)
+    driver = Driver(variant.runtime)
+    sink = OTLPSink()
+    port = free_port()
+    env = {
+        **driver.env(),
+        "PORT": str(port),
+        "SERVICE_NAME": "traced-svc",
+        "SERVICE_VERSION": "9.8.7",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+    }
+    proc = subprocess.Popen(
+        driver.server(project),
+        cwd=project / "app",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        assert get(port, "/")[0] == 200
+        # Spans leave in batches (every few seconds), and at the latest when the app stops.
+        eventually(lambda: sink.requests, timeout=15)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        sink.close()
+    assert proc.returncode in driver.clean_exit_codes(), err[-3000:]
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    (request,) = [line for line in lines if line["msg"] == "request" and line.get("path") == "/"]
+    trace_id, span_id = request["trace_id"], request["span_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and re.fullmatch(r"[0-9a-f]{16}", span_id), request
+    assert sink.requests, "no spans reached the collector"
+    assert {path for path, _, _ in sink.requests} == {"/v1/traces"}
+    exported = b"".join(body for _, _, body in sink.requests)
+    # OTLP/JSON spells ids in hex, OTLP/protobuf as raw bytes.
+    assert trace_id.encode() in exported or bytes.fromhex(trace_id) in exported, "trace not exported"
+    assert span_id.encode() in exported or bytes.fromhex(span_id) in exported, "span not exported"
+    assert b"traced-svc" in exported and b"9.8.7" in exported, "service.name/version from the settings"
