@@ -43,6 +43,16 @@ OBSERVABILITY = {
 INITIAL_VERSION = "0.1.0"
 """Version a new project starts at; also its first image tag."""
 
+JAVA_ENTRYPOINT = [
+    "java",
+    # Heap follows the container's memory limit; exit (and get restarted) instead of limping on
+    # after an OutOfMemoryError.
+    "-XX:MaxRAMPercentage=75",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-jar",
+    "/app/app.jar",
+]
+
 RUNTIMES: dict[str, dict] = {
     "python": {
         "label": "Python",
@@ -215,6 +225,9 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "maven:3.9.9-eclipse-temurin-17",
         "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
         "tmp_dirs": ["/tmp"],
+        # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
+        "entrypoint": JAVA_ENTRYPOINT,
+        "migrate_command": [*JAVA_ENTRYPOINT, "migrate"],
         "services": ["postgres"],
         "services_reason": (
             "only the PostgreSQL JDBC driver is wired in the Java app so far; the Jedis, MongoDB, "

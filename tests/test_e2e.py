@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from matrix import Variant, implemented, supported_services
+from matrix import Variant, implemented, load_extension, supported_services
 from runtimes import Driver, healthcheck
 from servers import Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
 
@@ -236,7 +236,9 @@ def post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        body = error.read()
+        assert error.headers.get_content_type() == "application/json" or not body, body
+        return error.code, json.loads(body or b"{}")
 
 
 def eventually(fn, timeout: float = 15.0):
@@ -435,3 +437,60 @@ def test_app_exports_request_spans_over_otlp_and_logs_their_ids(render, built, v
     assert trace_id.encode() in exported or bytes.fromhex(trace_id) in exported, "trace not exported"
     assert span_id.encode() in exported or bytes.fromhex(span_id) in exported, "span not exported"
     assert b"traced-svc" in exported and b"9.8.7" in exported, "service.name/version from the settings"
+
+
+MIGRATING = [
+    Variant(rt, "kubernetes", "none", ("postgres",))
+    for rt in implemented("runtime")
+    if "migrate_command" in load_extension().catalog.RUNTIMES[rt]
+]
+
+
+@pytest.mark.parametrize("variant", MIGRATING, ids=[v.runtime for v in MIGRATING])
+def test_migration_step_then_postgres_visits(render, built, variant):
+    """The image's migration step (the catalog's migrate_command, as compose, the initContainer and the
+    Helm hook run it: DATABASE_URL alone, twice since it must be idempotent), then the app's real use of
+    the table it made: POST /api/postgres/visits counts up, and fails without crashing while PostgreSQL
+    is down."""
+    pg = Postgres().start()
+    try:
+        project = render(variant)
+        built(project, variant.runtime)
+        driver = Driver(variant.runtime)
+        app = project / "app"
+        base = {key: value for key, value in driver.env().items() if key != "DATABASE_URL"}
+        for _ in range(2):
+            migrate = subprocess.run(
+                driver.migration(project),
+                cwd=app,
+                env={**base, "DATABASE_URL": pg.url},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+            assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated"
+        port = free_port()
+        env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "READY_TIMEOUT_SECONDS": "1"}
+        proc = subprocess.Popen(
+            driver.server(project), cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            wait_for_port(port, timeout=60)
+            assert wait_ready(port, 200)[0] == 200
+            assert post(port, "/api/postgres/visits") == (200, {"visits": 1})
+            assert post(port, "/api/postgres/visits") == (200, {"visits": 2})
+            pg.stop()
+            status, _ = post(port, "/api/postgres/visits")
+            assert status >= 500, "a visit cannot be recorded while PostgreSQL is down"
+            assert get(port, "/healthz")[0] == 200, "the app keeps running"
+            pg.start()
+            assert wait_ready(port, 200, timeout=30)[0] == 200
+            assert post(port, "/api/postgres/visits") == (200, {"visits": 3})
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=40)
+        assert proc.returncode in driver.clean_exit_codes()
+    finally:
+        pg.remove()
