@@ -170,6 +170,7 @@ RUNTIMES: dict[str, dict] = {
             "kafkajs and amqplib clients are planned"
         ),
         "migrate_command": ["node", "src/migrate.js"],
+        "traces": True,
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -183,6 +184,16 @@ RUNTIMES: dict[str, dict] = {
             "base": {"prom-client": "^15.1.3"},
             "postgres": {"pg": "^8.23.1"},
             "redis": {"redis": "^6.3.1"},
+            # Traces over OTLP/HTTP: the 2.x SDK line (the 3.x line needs Node >= 22.15, and its
+            # tracer SDK accepts @opentelemetry/api below 1.10 only, hence ~1.9).
+            "observability": {
+                "@opentelemetry/api": "~1.9.1",
+                "@opentelemetry/context-async-hooks": "^2.12.0",
+                "@opentelemetry/core": "^2.12.1",
+                "@opentelemetry/exporter-trace-otlp-http": "^0.223.1",
+                "@opentelemetry/resources": "^2.12.1",
+                "@opentelemetry/sdk-trace": "^2.12.1",
+            },
             "dev": {
                 "@eslint/js": "^10.0.1",
                 "eslint": "^10.15.0",
@@ -200,6 +211,8 @@ RUNTIMES: dict[str, dict] = {
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
+        # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
+        "migrate_command": ["/app", "-migrate"],
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',

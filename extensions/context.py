@@ -528,7 +528,11 @@ def derive(answers: dict) -> dict:
         "deps": deps,
         "npm": (
             npm_lock.derive(
-                rt["npm"], [svc["key"] for svc in services], slug, catalog.INITIAL_VERSION, rt["engines"]
+                rt["npm"],
+                [svc["key"] for svc in services] + (["observability"] if observability else []),
+                slug,
+                catalog.INITIAL_VERSION,
+                rt["engines"],
             )
             if runtime == "node"
             else {}

@@ -82,9 +82,7 @@ class Driver:
         if self.runtime == "python":
             return [str(app / ".venv" / "bin" / "python"), "-m", "service"]
         if self.runtime == "go":
-            binary = app / "server"
-            subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
-            return [str(binary)]
+            return [self._go_binary(project)]
         if self.runtime == "java":
             return [shutil.which("java") or "java", "-jar", str(app / "target" / "app.jar")]
         if self.runtime == "node":
@@ -96,12 +94,20 @@ class Driver:
         command = list(_catalog().RUNTIMES[self.runtime]["migrate_command"])
         if self.runtime == "python":
             command[0] = str(project / "app" / ".venv" / "bin" / "python")
+        if self.runtime == "go":
+            command[0] = self._go_binary(project)  # the image's /app
         if self.runtime == "java":  # the image's jar is the build's target/app.jar
             command = [
                 str(project / "app" / "target" / "app.jar") if arg == "/app/app.jar" else arg
                 for arg in command
             ]
         return command
+
+    def _go_binary(self, project: Path) -> str:
+        app = project / "app"
+        binary = app / "server"
+        subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
+        return str(binary)
 
 
 def _catalog():

@@ -47,12 +47,15 @@ export function describeError(error) {
  * @param {string} options.service the service name every line carries
  * @param {string} [options.level] the least severe level written (default "info")
  * @param {(line: string) => void} [options.write] where lines go (default stdout)
+ * @param {() => Record<string, unknown>} [options.context] fields of the moment for every line
+ *   (the active trace's ids)
  * @returns {Logger}
  */
 export function createLogger({
   service,
   level = "info",
   write = (line) => process.stdout.write(line),
+  context = () => ({}),
 }) {
   const threshold = LOG_LEVELS.indexOf(level);
   /** @type {(name: string) => LogMethod} */
@@ -61,7 +64,14 @@ export function createLogger({
       ? () => {}
       : (msg, fields = {}) => {
           const time = new Date().toISOString();
-          const entry = { time, level: upper, msg, service, ...fields };
+          const entry = {
+            time,
+            level: upper,
+            msg,
+            service,
+            ...context(),
+            ...fields,
+          };
           write(`${JSON.stringify(entry, replacer)}\n`);
         };
   return {
