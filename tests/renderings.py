@@ -10,6 +10,8 @@ Kubernetes (Kustomize), Helm, Nomad and Swarm with each other and with the spec 
     ready_path        str | None      readiness (no traffic when failing)
     requests          dict            {"cpu_millicores": int, "memory_mib": int}
     uid               int             the numeric user the app runs as
+    liveness_timing   dict            {"period": s, "timeout": s} of the liveness check
+    readiness_timing  dict            {"period": s, "timeout": s} of the readiness check
 
 A value an orchestrator cannot express at all is None, and `NOT_EXPRESSIBLE` says why.
 """
@@ -27,10 +29,27 @@ import yaml
 from matrix import load_extension
 
 EXT = load_extension()
-FIELDS = ("image_repository", "port", "env", "health_path", "ready_path", "requests", "uid")
+FIELDS = (
+    "image_repository",
+    "port",
+    "env",
+    "health_path",
+    "ready_path",
+    "requests",
+    "uid",
+    "liveness_timing",
+    "readiness_timing",
+)
 NOT_EXPRESSIBLE = {
-    "compose": {"ready_path": "compose has no readiness check; `depends_on` waits for the data services"},
-    "swarm": {"ready_path": "Swarm has one health check per task; it gates traffic and restarts"},
+    "compose": {
+        "ready_path": "compose has no readiness check; `depends_on` waits for the data services",
+        "readiness_timing": "no readiness check (above)",
+        "liveness_timing": "compose's check is tuned for a laptop's first start (5 s interval, 20 retries)",
+    },
+    "swarm": {
+        "ready_path": "Swarm has one health check per task; it gates traffic and restarts",
+        "readiness_timing": "no separate readiness check (above)",
+    },
 }
 URL_PATH = re.compile(r"(?:https?://[^/\s'\"]*|-healthcheck=)(/[A-Za-z0-9_./-]*)")
 
@@ -81,6 +100,18 @@ def image_healthcheck_path(project: Path) -> str | None:
     return path
 
 
+def seconds(value) -> int:
+    """'10s' (Nomad, Docker) or 10 in whole seconds."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+)(s?)", text)
+    assert match, f"unreadable duration {value!r}"
+    return int(match[1])
+
+
+def _timing(period, timeout) -> dict:
+    return {"period": seconds(period), "timeout": seconds(timeout)}
+
+
 def _kubernetes_container(docs: list[dict]) -> dict:
     deployments = [doc for doc in docs if doc["kind"] == "Deployment"]
     assert len(deployments) == 1, [d["metadata"]["name"] for d in deployments]
@@ -101,6 +132,12 @@ def _kubernetes_container(docs: list[dict]) -> dict:
             "memory_mib": EXT.memory_mib(requests["memory"]),
         },
         "uid": uid,
+        "liveness_timing": _timing(
+            container["livenessProbe"]["periodSeconds"], container["livenessProbe"]["timeoutSeconds"]
+        ),
+        "readiness_timing": _timing(
+            container["readinessProbe"]["periodSeconds"], container["readinessProbe"]["timeoutSeconds"]
+        ),
     }
 
 
@@ -113,7 +150,8 @@ def _compose_service(service: dict, project: Path) -> dict:
         if name.endswith("_FILE") and str(value).startswith("/run/secrets/"):
             name = name.removesuffix("_FILE")
         env.add(name)
-    test = service.get("healthcheck", {}).get("test")
+    check = service.get("healthcheck", {})
+    test = check.get("test")
     reservations = service.get("deploy", {}).get("resources", {}).get("reservations", {})
     return {
         "image_repository": repository(service["image"]),
@@ -125,6 +163,8 @@ def _compose_service(service: dict, project: Path) -> dict:
             "memory_mib": docker_memory_mib(reservations["memory"]) if "memory" in reservations else None,
         },
         "uid": int(str(service["user"]).split(":")[0]) if "user" in service else None,
+        "liveness_timing": _timing(check["interval"], check["timeout"]) if "interval" in check else None,
+        "readiness_timing": None,
     }
 
 
@@ -136,6 +176,7 @@ def from_compose(project: Path) -> dict:
     result = _compose_service(app, project)
     published = [str(port).rsplit(":", 1)[-1] for port in app.get("ports", [])]
     result["port"] = int(published[0]) if published else None
+    result["liveness_timing"] = None  # see NOT_EXPRESSIBLE
     return result
 
 
@@ -231,6 +272,12 @@ def from_nomad(project: Path) -> dict:
             "memory_mib": resources["memory"],
         },
         "uid": int(str(task["user"]).split(":")[0]) if "user" in task else None,
+        "liveness_timing": _timing(checks["alive"]["interval"], checks["alive"]["timeout"])
+        if "alive" in checks
+        else None,
+        "readiness_timing": _timing(checks["ready"]["interval"], checks["ready"]["timeout"])
+        if "ready" in checks
+        else None,
     }
 
 
@@ -270,6 +317,14 @@ def expected(spec: dict) -> dict:
             "memory_mib": spec["memory_mib"]["requests"],
         },
         "uid": spec["uid"],
+        "liveness_timing": {
+            "period": spec["probes"]["liveness"]["period"],
+            "timeout": spec["probes"]["liveness"]["timeout"],
+        },
+        "readiness_timing": {
+            "period": spec["probes"]["readiness"]["period"],
+            "timeout": spec["probes"]["readiness"]["timeout"],
+        },
     }
 
 

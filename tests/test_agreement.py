@@ -1,7 +1,8 @@
 """One service spec, every rendering agrees: compose, Kubernetes (Kustomize dev overlay), Helm (default
 values), Nomad and Swarm, rendered from the same answers, carry the same image repository, port,
 environment variable names, health and readiness paths, resource requests and non-root user as the
-spec `derive()` computes (tests/renderings.py reads each one back).
+spec `derive()` computes, and the same liveness and readiness timings (tests/renderings.py reads each
+one back).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def test_comparison_fails_on_a_drifted_dict():
         ("kubernetes", "requests", {"cpu_millicores": 200, "memory_mib": 128}),
         ("helm", "image_repository", "docker.io/other/shop"),
         ("kubernetes", "ready_path", None),  # Kubernetes has readiness probes: None is a drift here
+        ("helm", "readiness_timing", {"period": 5, "timeout": 9}),
+        ("nomad", "liveness_timing", {"period": 30, "timeout": 2}),
     ]:
         drifted = copy.deepcopy(good)
         drifted[where][field] = value
