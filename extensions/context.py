@@ -451,6 +451,18 @@ def derive(answers: dict) -> dict:
 
 
 REQUIRED = ("project_slug", "runtime", "orchestrator", "cloud", "app_port", "image_registry")
+# Every answer derive() reads (a unit test holds it to that): its result is remembered per values.
+DERIVE_INPUTS = REQUIRED + ("data_services", "observability")
+_derived: dict[str, dict] = {}
+
+
+def derive_cached(answers: dict) -> dict:
+    """derive(answers), computed once per distinct set of inputs: Copier calls the hook for every
+    file and path it renders (hundreds per project), with the same answers. Templates only read it."""
+    key = json.dumps([answers.get(name) for name in DERIVE_INPUTS], default=str)
+    if key not in _derived:
+        _derived[key] = derive(answers)
+    return _derived[key]
 
 
 class ContextUpdater(ContextHook):
@@ -458,7 +470,7 @@ class ContextUpdater(ContextHook):
 
     def hook(self, context: dict) -> None:
         if all(key in context for key in REQUIRED):
-            context.update(derive(context))
+            context.update(derive_cached(context))
 
 
 class Filters(Extension):
