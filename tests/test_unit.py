@@ -603,3 +603,16 @@ def test_default_services_follow_the_runtime():
     assert json.loads(ext.default_services("java")) == ["postgres"]
     for runtime in ext.catalog.RUNTIMES:
         assert ext.services_error(runtime, json.loads(ext.default_services(runtime))) == ""
+
+
+def test_compile_cache_reuses_code_and_still_renders_each_context():
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    ext.cache_compiles(env)
+    source = "{% if runtime == 'go' %}app{% endif %}"
+    first, second = env.from_string(source), env.from_string(source)
+    assert first is not second  # a fresh Template per call...
+    assert first.root_render_func.__code__ is second.root_render_func.__code__  # ...from one compile
+    assert first.render(runtime="go") == "app" and second.render(runtime="node") == ""
+    assert env.from_string("{{ x }}").render(x=1) == "1"
