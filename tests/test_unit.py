@@ -163,6 +163,32 @@ def test_derive_is_pure_and_complete():
     assert first["java_package"] == "com.example.shop"
 
 
+class _Reads(dict):
+    """A dict that records which keys were read."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("runtime", ["python", "node", "go", "java"])
+def test_derive_reads_only_the_inputs_its_cache_is_keyed_on(runtime):
+    answers = _Reads({**ANSWERS, "runtime": runtime, "observability": True, "project_name": "Shop"})
+    ext.derive(answers)
+    assert answers.read <= set(ext.DERIVE_INPUTS), answers.read - set(ext.DERIVE_INPUTS)
+    assert ext.derive_cached(dict(answers)) == ext.derive(dict(answers))
+    other = ext.derive_cached({**answers, "data_services": []})
+    assert other["services"] == [] and ext.derive_cached(dict(answers))["services"]
+
+
 def test_derive_urls_per_environment():
     services = {svc["key"]: svc for svc in ext.derive(dict(ANSWERS))["services"]}
     pg = services["postgres"]
@@ -698,3 +724,16 @@ def test_macro_helm_section_says_an_operator_fills_the_secret(deploy_docs):
     text = str(deploy_docs.helm("shop", spec, derived["migration"], info, "vault"))
     assert "`secrets.provider: vault`" in text and "kubectl create secret" not in text
     assert "kubectl create secret" in str(deploy_docs.helm("shop", spec, derived["migration"], info))
+
+
+def test_compile_cache_reuses_code_and_still_renders_each_context():
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    ext.cache_compiles(env)
+    source = "{% if runtime == 'go' %}app{% endif %}"
+    first, second = env.from_string(source), env.from_string(source)
+    assert first is not second  # a fresh Template per call...
+    assert first.root_render_func.__code__ is second.root_render_func.__code__  # ...from one compile
+    assert first.render(runtime="go") == "app" and second.render(runtime="node") == ""
+    assert env.from_string("{{ x }}").render(x=1) == "1"
