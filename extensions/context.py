@@ -546,7 +546,7 @@ def derive(answers: dict) -> dict:
 
 REQUIRED = ("project_slug", "runtime", "orchestrator", "cloud", "app_port", "image_registry")
 # Every answer derive() reads (a unit test holds it to that): its result is remembered per values.
-DERIVE_INPUTS = REQUIRED + ("data_services", "observability")
+DERIVE_INPUTS = REQUIRED + ("data_services", "observability", "service_mesh", "secrets")
 _derived: dict[str, dict] = {}
 
 
