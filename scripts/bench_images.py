@@ -32,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imagekit  # noqa: E402
 import standin_bases  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from matrix import copy_working_tree  # noqa: E402
+
 ROOT = imagekit.ROOT
 START_TARGET = {"python": 1.0, "node": 1.0, "java": 1.0, "go": 0.2}
 SIZE_TARGET = 0.9
@@ -69,22 +72,6 @@ COPY . .
 EXPOSE {port}
 CMD ["python", "-m", "service"]
 """
-
-
-def template_copy(dest: Path) -> Path:
-    """The working tree's files (tracked and new, not ignored), outside git: what the tests render."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for name in filter(None, listing.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest / name).write_bytes((ROOT / name).read_bytes())
-    return dest
 
 
 def render(src: Path, dest: Path, answers: dict) -> Path:
@@ -225,7 +212,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="cn-bench-images-") as tmp:
         base = Path(tmp)
-        src = template_copy(base / "template")
+        src = copy_working_tree(base / "template")
         for name in runtimes:
             row = bench_runtime(name, catalog.RUNTIMES[name], src, base, args.runs)
             results["runtimes"][name] = row
