@@ -40,6 +40,23 @@ def wait_ready(port: int, expected: int, timeout: float = 15.0) -> tuple[int, st
         time.sleep(0.2)
 
 
+def migrate_twice(driver: Driver, project, env: dict, database_url: str) -> None:
+    """The image's migration step as compose, the initContainer and the Helm hook run it: with
+    DATABASE_URL alone, and twice, since it must be idempotent (it runs before every start)."""
+    for _ in range(2):
+        migrate = subprocess.run(
+            driver.migration(project),
+            cwd=project / "app",
+            env={**env, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+        assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated", migrate.stdout
+
+
 @pytest.fixture
 def servers():
     pg, redis = Postgres().start(), Redis().start()
@@ -178,18 +195,7 @@ def test_node_app_migrates_uses_its_services_and_passes_its_healthcheck(render, 
     driver = Driver("node")
     app = project / "app"
     base = {key: value for key, value in driver.env().items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    for _ in range(2):
-        migrate = subprocess.run(
-            driver.migration(project),
-            cwd=app,
-            env={**base, "DATABASE_URL": pg.url},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-        assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated"
+    migrate_twice(driver, project, base, pg.url)
     port = free_port()
     env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "REDIS_URL": redis.url}
     proc = subprocess.Popen(
@@ -272,18 +278,7 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
     driver = Driver(variant.runtime)
     app = project / "app"
     base = {key: value for key, value in driver.env().items() if not key.endswith(("_URL", "_SERVERS"))}
-    for _ in range(2):
-        migrate = subprocess.run(
-            driver.migration(project),
-            cwd=app,
-            env={**base, "DATABASE_URL": every_server["postgres"].url},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-        assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated", migrate.stdout
+    migrate_twice(driver, project, base, every_server["postgres"].url)
     port = free_port()
     env = {
         **base,
@@ -472,18 +467,7 @@ def test_migration_step_then_postgres_visits(render, built, variant):
         driver = Driver(variant.runtime)
         app = project / "app"
         base = {key: value for key, value in driver.env().items() if key != "DATABASE_URL"}
-        for _ in range(2):
-            migrate = subprocess.run(
-                driver.migration(project),
-                cwd=app,
-                env={**base, "DATABASE_URL": pg.url},
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-            assert json.loads(migrate.stdout.splitlines()[-1])["msg"] == "migrated"
+        migrate_twice(driver, project, base, pg.url)
         port = free_port()
         env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "READY_TIMEOUT_SECONDS": "1"}
         proc = subprocess.Popen(
