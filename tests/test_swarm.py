@@ -156,6 +156,64 @@ def test_docker_stack_config_accepts_the_stack(render, variant):
     assert "WARN" not in proc.stderr.upper() and "ignor" not in proc.stderr.lower(), proc.stderr
 
 
+def stack_config_files(paths: list[Path], env: dict | None = None) -> subprocess.CompletedProcess:
+    docker = shutil.which("docker")
+    assert docker, "the docker CLI (for `docker stack config`) is not installed"
+    files = [arg for path in paths for arg in ("--compose-file", str(path))]
+    return subprocess.run(
+        [docker, "stack", "config", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+SWARM_DEV = [v for v in SWARM_EDGE if v.data_services]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", SWARM_DEV, ids=[v.id for v in SWARM_DEV])
+def test_dev_stack_adds_hardened_instances_the_app_reaches(render, variant):
+    """stack.dev.yaml on top of stack.yaml (merged by Docker's own loader): one hardened replica per
+    data service, and every setting of the app and its migration naming an instance of the stack."""
+    project = render(variant)
+    spec = spec_of(project)
+    derived = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    swarm = project / "deploy" / "swarm"
+    dev = yaml.safe_load((swarm / "stack.dev.yaml").read_text())
+    assert schema_errors(dev) == []
+    env = {} if spec["secret_files"] else dict.fromkeys(spec["secret_env"], "placeholder")
+    proc = stack_config_files([swarm / "stack.yaml", swarm / "stack.dev.yaml"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert "WARN" not in proc.stderr.upper() and "ignor" not in proc.stderr.lower(), proc.stderr
+    merged = yaml.safe_load(proc.stdout)["services"]
+    services = {svc["host"]: svc for svc in derived["services"]}
+    assert set(merged) == {"app", *services} | ({"migrate"} if migrates(variant) else set())
+    for host, svc in services.items():
+        instance = merged[host]
+        uid = svc["dev"]["uid"]
+        assert instance["user"] == f"{uid}:{uid}" and uid != 0
+        assert instance["read_only"] is True and instance["cap_drop"] == ["ALL"]
+        assert not set(instance) & IGNORED_BY_SWARM
+        assert instance["deploy"]["replicas"] == 1 and "resources" in instance["deploy"]
+        assert instance["healthcheck"]["test"][1:] == svc["dev"]["probe"]
+        mounts = {(m["type"], m["target"]) for m in instance.get("volumes", [])}
+        assert {("tmpfs", d) for d in svc["dev"]["writable_dirs"]} <= mounts
+        assert (svc["data_dir"] is None) or ("volume", svc["data_dir"]) in mounts
+    app = merged["app"]["environment"]
+    for svc in services.values():
+        if svc["secret"] and spec["secret_files"]:
+            # read from a Swarm secret; the header says how to create it with the dev URL
+            assert app[f"{svc['env']}_FILE"] == f"/run/secrets/{svc['env']}"
+            assert svc["dev_url"] in (swarm / "stack.dev.yaml").read_text()
+        else:
+            assert app[svc["env"]] == svc["dev_url"], svc["env"]
+            assert f"{svc['host']}:{svc['port']}" in svc["dev_url"]
+    if migrates(variant) and not spec["secret_files"]:
+        assert merged["migrate"]["environment"]["DATABASE_URL"] == services["postgres"]["dev_url"]
+
+
 @pytest.mark.lint
 def test_swarm_checks_catch_a_broken_stack(render, tmp_path):
     project = render(next(v for v in SWARM_EDGE if v.runtime == "python" and v.data_services))
