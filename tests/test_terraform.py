@@ -636,3 +636,12 @@ def test_terraform_writes_exactly_the_entries_the_external_secret_reads(render, 
     assert set(output) <= set(provider), "each key of secret_store is a field of the SecretStore's provider"
     comment = component.read_text().split("apiVersion")[0]
     assert "output -json secret_store" in comment and all(key in comment for key in output)
+    if "helm" in kubernetes_orchestrators():  # the chart's values carry the same remote keys
+        helm = render(
+            Variant(DEFAULT.runtime, "helm", cloud, services_of(EXTERNAL), (("secrets", EXTERNAL),))
+        )
+        (values_file,) = (helm / "deploy" / "helm").glob("*/values.yaml")
+        external = yaml.safe_load(values_file.read_text())["secrets"]["externalSecrets"]
+        assert {key: env for env, key in external["remoteKeys"].items()} == reads
+        assert set(output) <= set(next(iter(external["store"]["provider"].values())))
+        assert "output -json secret_store" in values_file.read_text()
