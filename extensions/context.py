@@ -280,11 +280,27 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     """What infra/terraform/ reads: the cloud's facts and, per chosen service, its offering there."""
     cloud = catalog.CLOUDS[answers["cloud"]]
     if "terraform" not in cloud:
-        return {"name": infra_name(answers["project_slug"]), "tf": {}, "providers": [], "services": []}
+        return {
+            "name": infra_name(answers["project_slug"]),
+            "tf": {},
+            "providers": [],
+            "services": [],
+            "external_secrets": [],
+        }
     offered = []
     for svc in services:
         offer = cloud["services"][svc["key"]]
         offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+    # With the External Secrets Operator, Terraform writes each credential-carrying setting whole
+    # (the URL with its password) under the name the ExternalSecret reads, and lets the app's
+    # identity read exactly those entries.
+    external = str(answers.get("secrets") or "kubernetes") == "external-secrets"
+    slug = answers["project_slug"]
+    external_secrets = [
+        {"key": svc["key"], "env": svc["env"], "name": remote_key(slug, svc["env"])}
+        for svc in services
+        if external and svc["secret"] and cloud["services"][svc["key"]]["auth"] == "password"
+    ]
     needed = {name for svc in offered for name in svc.get("needs", [])}
     providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
     return {
@@ -292,6 +308,7 @@ def _infra(answers: dict, services: list[dict]) -> dict:
         "tf": cloud["terraform"],
         "providers": providers,
         "services": offered,
+        "external_secrets": external_secrets,
         "terraform_version": catalog.TERRAFORM_VERSION,
     }
 
@@ -352,6 +369,10 @@ def _external_secret_store(cloud: str, slug: str) -> dict:
     }
     store["create"] = cloud in providers
     store["provider"] = providers.get(cloud, {})
+    # Provider fields that depend on the deployment: infra/terraform's `secret_store` output has
+    # one key per field, with the same name (the region is the variable's default until then).
+    store["output"] = "secret_store"
+    store["from_output"] = {"aws": ["region"], "gcp": ["projectID"], "azure": ["vaultUrl"]}.get(cloud, [])
     return store
 
 

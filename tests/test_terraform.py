@@ -18,7 +18,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from matrix import DEFAULT, Variant, implemented, load_extension
+from matrix import DEFAULT, Variant, implemented, kubernetes_orchestrators, load_extension, supported_services
 from support import tools
 from support.infra import render_infra
 
@@ -27,10 +27,13 @@ catalog = load_extension().catalog
 CLOUDS = [cloud for cloud in implemented("cloud") if "terraform" in catalog.CLOUDS[cloud]]
 SELECTABLE = tuple(implemented("data_services"))
 EVERY = tuple(catalog.DATA_SERVICES)
+# "external-secrets": the services of the default runtime with secrets=external-secrets, the same
+# render test_mesh.py checks the ExternalSecret of (Terraform then writes the entries it reads).
+EXTERNAL = "external-secrets"
 CASES = [
     (cloud, label)
     for cloud in CLOUDS
-    for label in ("no-services", "selectable", "every-service")
+    for label in ("no-services", "selectable", "every-service", EXTERNAL)
     if not (label == "every-service" and EVERY == SELECTABLE)
 ]
 IDS = [f"{cloud}-{label}" for cloud, label in CASES]
@@ -59,7 +62,14 @@ COMMON_OUTPUTS = {
 
 
 def services_of(label: str) -> tuple[str, ...]:
+    if label == EXTERNAL:
+        return supported_services(DEFAULT.runtime)
     return {"no-services": (), "selectable": SELECTABLE, "every-service": EVERY}[label]
+
+
+def external_secrets_variant(cloud: str) -> Variant:
+    orchestrator = kubernetes_orchestrators()[0]
+    return Variant(DEFAULT.runtime, orchestrator, cloud, services_of(EXTERNAL), (("secrets", EXTERNAL),))
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +81,8 @@ def terraform_dirs(render, tmp_path_factory):
         if label == "every-service":
             out = tmp_path_factory.mktemp(f"infra-{cloud}-every")
             dirs[(cloud, label)] = render_infra({"cloud": cloud, "data_services": list(services)}, out)
+        elif label == EXTERNAL:
+            dirs[(cloud, label)] = render(external_secrets_variant(cloud)) / "infra" / "terraform"
         else:
             variant = Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, services)
             dirs[(cloud, label)] = render(variant) / "infra" / "terraform"
@@ -341,6 +353,8 @@ def test_outputs_cover_cluster_registry_ci_and_each_service(terraform_dirs, clou
         expected.add(f"{svc}_endpoint")
         if catalog.CLOUDS[cloud]["services"][svc]["auth"] == "password":
             expected.add(f"{svc}_credentials_secret")
+    if label == EXTERNAL:
+        expected.add("secret_store")
     assert set(module["output"]) == expected
     # the keys CI reads are the repository variables the workflow uses
     ci_keys = set(re.findall(r"^\s+([A-Z_]+)\s+=", (directory / "outputs.tf").read_text(), re.M))
@@ -429,7 +443,11 @@ def suppressions(directory: Path) -> list[tuple[str, str]]:
     return [m for path in sorted(directory.glob("*.tf")) for m in SUPPRESSION.findall(path.read_text())]
 
 
-WIDEST = [(c, lbl) for c, lbl in CASES if lbl == ("every-service" if EVERY != SELECTABLE else "selectable")]
+WIDEST = [
+    (c, lbl)
+    for c, lbl in CASES
+    if lbl in ("every-service" if EVERY != SELECTABLE else "selectable", EXTERNAL)
+]
 
 
 @pytest.mark.lint
@@ -489,3 +507,141 @@ def test_defaults_and_examples_pass_their_own_validations(tmp_path, cloud, slug)
         for value in values:
             assert re.search(pattern, value), f"{name} = {value!r} fails its own validation {pattern}"
     assert unquote(str(variables["app_name"]["default"])) == slug
+
+
+# --- External Secrets: Terraform writes what the ExternalSecret reads -------------------------------
+
+# Per cloud: the secret resource, its name attribute, the resource holding its value, that attribute.
+SECRET_ENTRY = {
+    "aws": ("aws_secretsmanager_secret", "name", "aws_secretsmanager_secret_version", "secret_string_wo"),
+    "gcp": (
+        "google_secret_manager_secret",
+        "secret_id",
+        "google_secret_manager_secret_version",
+        "secret_data",
+    ),
+    "azure": ("azurerm_key_vault_secret", "name", "azurerm_key_vault_secret", "value"),
+}
+
+
+def bodies(directory: Path, kind: str = "resource") -> dict[tuple[str, str], dict]:
+    """(type, name) -> body of every resource (or data source) of the module."""
+    found = {}
+    for path in sorted(directory.glob("*.tf")):
+        for block in hcl2.loads(path.read_text()).get(kind, []):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    found[(unquote(rtype), unquote(name))] = body
+    return found
+
+
+def secret_refs(values) -> set[str]:
+    """The secret-store resources (type.name) a list of HCL expressions refers to."""
+    return {m for value in values for m in re.findall(r"(\w+_secret\.\w+)\.", str(value))} | {
+        f"{m}.master_user_secret"
+        for value in values
+        for m in re.findall(r"(\w+\.\w+)\.master_user_secret", str(value))
+    }
+
+
+def app_secret_grants(cloud: str, directory: Path) -> set[str]:
+    """Every secret-store entry the app's workload identity may read, as `type.name`; `*` for all."""
+    resources = bodies(directory)
+    if cloud == "aws":
+        attached = {
+            re.search(r"aws_iam_policy_document\.(\w+)\.", body["policy"]).group(1)
+            for (rtype, _), body in resources.items()
+            if rtype == "aws_iam_role_policy" and "aws_iam_role.app." in body["role"]
+        }
+        documents = bodies(directory, "data")
+        return {
+            ref
+            for name in attached
+            for statement in documents[("aws_iam_policy_document", name)]["statement"]
+            if any("secretsmanager" in action for action in statement["actions"])
+            for ref in secret_refs(statement["resources"])
+        }
+    if cloud == "gcp":
+        return {
+            ref
+            for (rtype, _), body in resources.items()
+            if rtype == "google_secret_manager_secret_iam_member"
+            and "google_service_account.app." in body["member"]
+            for ref in secret_refs([body["secret_id"]])
+        }
+    grants = set()
+    for (rtype, _), body in resources.items():
+        if (
+            rtype == "azurerm_role_assignment"
+            and "azurerm_user_assigned_identity.app." in body["principal_id"]
+        ):
+            assert "Key Vault" not in body["role_definition_name"] or "secret" in body["scope"], (
+                f"the app may read the whole vault: {body['scope']}"
+            )
+            grants |= secret_refs([body["scope"]])
+    return grants
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_terraform_writes_exactly_the_entries_the_external_secret_reads(render, terraform_dirs, cloud):
+    """Both sides derived independently from their rendered files: the ExternalSecret's remote keys
+    are the names of the secret-store entries Terraform creates, each holds the setting's whole URL,
+    the app's identity may read those entries and no other secret, and the SecretStore's
+    placeholders are the keys of the `secret_store` output."""
+    import yaml
+
+    project = render(external_secrets_variant(cloud))
+    component = project / "deploy" / "kubernetes" / "components" / "external-secrets" / "externalsecret.yaml"
+    manifests = {doc["kind"]: doc for doc in yaml.safe_load_all(component.read_text())}
+    reads = {
+        item["remoteRef"]["key"]: item["secretKey"] for item in manifests["ExternalSecret"]["spec"]["data"]
+    }
+    assert reads, "the variant has credential-carrying settings"
+
+    directory = terraform_dirs[(cloud, EXTERNAL)]
+    assert directory == project / "infra" / "terraform"
+    secret_type, name_attr, value_type, value_attr = SECRET_ENTRY[cloud]
+    resources = bodies(directory)
+    written = {
+        unquote(body[name_attr]): name
+        for (rtype, name), body in resources.items()
+        if rtype == secret_type and not unquote(body[name_attr]).startswith("${")
+    }
+    assert set(reads) <= set(written), "Terraform writes every entry the ExternalSecret reads"
+    written = {entry: resource for entry, resource in written.items() if resource.endswith("_url")}
+    assert set(written) == set(reads), "and no URL entry the ExternalSecret does not read"
+
+    env_of = {svc["env"]: key for key, svc in catalog.DATA_SERVICES.items()}
+    expected_grants = set()
+    for entry, resource in written.items():
+        svc = env_of[reads[entry]]
+        assert resource == f"{svc}_url", f"{entry} belongs to {svc}.tf"
+        value = str(resources[(value_type, resource)][value_attr])
+        scheme = catalog.DATA_SERVICES[svc]["url"].split("://")[0]
+        if "connection_string" not in value:  # Cosmos DB hands out its own, complete URL
+            assert re.match(rf'^"{scheme}s?://app:\$\{{', value), (
+                f"{entry} holds the whole {reads[entry]}: {value}"
+            )
+            assert re.search(r"password|secret_string", value), f"{entry} carries the generated password"
+        expected_grants.add(f"{secret_type}.{resource}")
+    granted = app_secret_grants(cloud, directory)
+    password_services = {svc for svc in services_of(EXTERNAL) if catalog.DATA_SERVICES[svc]["password_var"]}
+    # Least privilege: of the services whose settings ExternalSecrets copies, the app reads the URL only.
+    assert {g for g in granted if g.split(".")[1].split("_")[0] in password_services} == expected_grants
+
+    output = parse(directory)["output"]["secret_store"]["value"]
+    store = manifests["SecretStore"]["spec"]["provider"]
+    (provider,) = store.values()
+    assert set(output) <= set(provider), "each key of secret_store is a field of the SecretStore's provider"
+    comment = component.read_text().split("apiVersion")[0]
+    assert "output -json secret_store" in comment and all(key in comment for key in output)
+    if "helm" in kubernetes_orchestrators():  # the chart's values carry the same remote keys
+        helm = render(
+            Variant(DEFAULT.runtime, "helm", cloud, services_of(EXTERNAL), (("secrets", EXTERNAL),))
+        )
+        (values_file,) = (helm / "deploy" / "helm").glob("*/values.yaml")
+        external = yaml.safe_load(values_file.read_text())["secrets"]["externalSecrets"]
+        assert {key: env for env, key in external["remoteKeys"].items()} == reads
+        assert set(output) <= set(next(iter(external["store"]["provider"].values())))
+        assert "output -json secret_store" in values_file.read_text()

@@ -451,6 +451,19 @@ def test_derive_infra_per_cloud():
         assert set(ext.catalog.CLOUDS[cloud]["services"]) == set(ext.catalog.DATA_SERVICES)
 
 
+def test_derive_infra_external_secrets_match_the_external_secret():
+    """Terraform's URL entries are the ExternalSecret's remote keys: same services, same names."""
+    answers = {**ANSWERS, "data_services": ["postgres", "redis", "mongodb"], "secrets": "external-secrets"}
+    for cloud in ("aws", "gcp", "azure"):
+        derived = ext.derive({**answers, "cloud": cloud})
+        entries = derived["infra"]["external_secrets"]
+        assert {e["env"]: e["name"] for e in entries} == derived["secrets_info"]["remote_keys"]
+        assert [e["name"] for e in entries] == ["shop-database-url", "shop-mongodb-url"]
+        assert derived["secrets_info"]["store"]["from_output"], "a placeholder filled from Terraform"
+    for other in ({**answers, "cloud": "aws", "secrets": "vault"}, {**answers, "cloud": "none"}):
+        assert ext.derive(other)["infra"]["external_secrets"] == []
+
+
 # --- the service spec every orchestrator renders --------------------------------------------------
 
 
