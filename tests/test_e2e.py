@@ -116,7 +116,7 @@ def test_app_against_real_postgres_and_redis(render, built, servers, variant):
 
 
 # The runtimes whose config and `make run` contract these tests hold (exit 2, JSON error line).
-CONTRACT = [v for v in RUNTIMES if v.runtime in ("python", "node")]
+CONTRACT = [v for v in RUNTIMES if v.runtime in ("python", "node", "go")]
 
 
 @pytest.mark.parametrize("variant", CONTRACT, ids=[v.runtime for v in CONTRACT])
