@@ -213,6 +213,8 @@ RUNTIMES: dict[str, dict] = {
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
         "migrate_command": ["/app", "-migrate"],
+        # OTLP/HTTP JSON traces from the standard library (tracing.go): no OpenTelemetry module.
+        "traces": True,
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',

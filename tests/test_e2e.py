@@ -133,7 +133,7 @@ def test_app_against_real_postgres_and_redis(render, built, servers, variant):
 
 
 # The runtimes whose config and `make run` contract these tests hold (exit 2, JSON error line).
-CONTRACT = [v for v in RUNTIMES if v.runtime in ("python", "node")]
+CONTRACT = [v for v in RUNTIMES if v.runtime in ("python", "node", "go", "java")]
 
 
 @pytest.mark.parametrize("variant", CONTRACT, ids=[v.runtime for v in CONTRACT])
@@ -154,7 +154,8 @@ def test_app_refuses_to_start_without_its_service_urls(render, built, variant):
     assert proc.returncode == 2
     error = json.loads(proc.stdout.strip().splitlines()[-1])
     assert error["msg"] == "invalid configuration"
-    assert "DATABASE_URL" in error["error"] and "REDIS_URL" in error["error"]
+    services = load_extension().catalog.DATA_SERVICES
+    assert all(services[name]["env"] in error["error"] for name in variant.data_services), error
 
 
 @pytest.mark.parametrize("variant", CONTRACT, ids=[v.runtime for v in CONTRACT])

@@ -175,3 +175,23 @@ func TestRunAndShutdown(t *testing.T) {
 		t.Fatal("healthcheck passed against a stopped server")
 	}
 }
+
+// TestConfigErrorsExitWith2: a malformed setting stops start-up with exit status 2 and one JSON
+// line, msg "invalid configuration", naming the variable; other failures exit 1.
+func TestConfigErrorsExitWith2(t *testing.T) {
+	env := serviceEnv("127.0.0.1:1")
+	env["PORT"] = "http"
+	err := run(context.Background(), getenvFrom(env), io.Discard)
+	var out strings.Builder
+	if code := exitCode(slog.New(slog.NewJSONHandler(&out, nil)), err); code != 2 {
+		t.Fatalf("run with PORT=http: exit %d (error %v), want 2", code, err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &line); err != nil ||
+		line["msg"] != "invalid configuration" || !strings.Contains(fmt.Sprint(line["error"]), "PORT") {
+		t.Fatalf("logged %q, want one JSON line naming PORT", out.String())
+	}
+	if code := exitCode(slog.New(slog.NewJSONHandler(io.Discard, nil)), errors.New("listen: in use")); code != 1 {
+		t.Fatalf("a runtime failure exits %d, want 1", code)
+	}
+}

@@ -101,7 +101,7 @@ func readyHandler(timeout time.Duration, clients []client, m *metrics, logger *s
 			m.dependencyUp.WithLabelValues(name).Set(up)
 		}
 		if body.Status != "ok" {
-			logger.Warn("not ready", "checks", results)
+			logger.WarnContext(r.Context(), "not ready", "checks", results)
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
