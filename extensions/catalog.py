@@ -316,6 +316,8 @@ DATA_SERVICES: dict[str, dict] = {
         "port": 6379,
         "image": "redis:7.4.1-bookworm",
         "url": "redis://{host}:6379/0",
+        # The managed offerings require TLS and an AUTH token: in the cloud, the URL is a credential.
+        "cloud_url": "rediss://:{password}@{host}:6379/0",
         "password_var": None,
         "healthcheck": ["CMD", "redis-cli", "ping"],
         "container_env": {},

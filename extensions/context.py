@@ -266,6 +266,17 @@ def _service(key: str, slug: str) -> dict:
     return entry
 
 
+def _in_cloud(svc: dict, cloud_key: str) -> dict:
+    """A service whose managed offering wants a password the app's own URL does not carry (Redis's
+    AUTH token): in the cloud its production URL holds it, so that URL is a credential, kept in the
+    Secret like every other one. Development instances keep their password-less URL."""
+    offer = catalog.CLOUDS[cloud_key].get("services", {}).get(svc["key"], {})
+    if svc["secret"] or offer.get("auth") != "password" or "cloud_url" not in svc:
+        return svc
+    prod_url = svc["cloud_url"].format(host=f"{svc['key']}.example.internal", password="CHANGE-ME")
+    return {**svc, "secret": True, "prod_url": prod_url}
+
+
 DEV_PASSWORD = "dev-only-password"
 
 
@@ -500,6 +511,7 @@ def derive(answers: dict) -> dict:
     runtime = answers["runtime"]
     chosen = answers.get("data_services") or []
     services = [_service(key, slug) for key in catalog.DATA_SERVICES if key in chosen]
+    services = [_in_cloud(svc, answers["cloud"]) for svc in services]
     rt = dict(catalog.RUNTIMES[runtime])
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)

@@ -620,13 +620,16 @@ def test_terraform_writes_exactly_the_entries_the_external_secret_reads(render, 
         value = str(resources[(value_type, resource)][value_attr])
         scheme = catalog.DATA_SERVICES[svc]["url"].split("://")[0]
         if "connection_string" not in value:  # Cosmos DB hands out its own, complete URL
-            assert re.match(rf'^"{scheme}s?://app:\$\{{', value), (
+            # the whole URL, its userinfo ("app:" or, for Redis's AUTH, empty) ending in the credential
+            assert re.match(rf'^"{scheme}s?://(app)?:\$\{{', value), (
                 f"{entry} holds the whole {reads[entry]}: {value}"
             )
-            assert re.search(r"password|secret_string", value), f"{entry} carries the generated password"
+            assert re.search(r"password|secret_string|auth_string|access_key", value), (
+                f"{entry} carries the generated credential"
+            )
         expected_grants.add(f"{secret_type}.{resource}")
     granted = app_secret_grants(cloud, directory)
-    password_services = {svc for svc in services_of(EXTERNAL) if catalog.DATA_SERVICES[svc]["password_var"]}
+    password_services = {env_of[env] for env in reads.values()}
     # Least privilege: of the services whose settings ExternalSecrets copies, the app reads the URL only.
     assert {g for g in granted if g.split(".")[1].split("_")[0] in password_services} == expected_grants
 

@@ -458,10 +458,26 @@ def test_derive_infra_external_secrets_match_the_external_secret():
         derived = ext.derive({**answers, "cloud": cloud})
         entries = derived["infra"]["external_secrets"]
         assert {e["env"]: e["name"] for e in entries} == derived["secrets_info"]["remote_keys"]
-        assert [e["name"] for e in entries] == ["shop-database-url", "shop-mongodb-url"]
+        assert [e["name"] for e in entries] == ["shop-database-url", "shop-mongodb-url", "shop-redis-url"]
         assert derived["secrets_info"]["store"]["from_output"], "a placeholder filled from Terraform"
     for other in ({**answers, "cloud": "aws", "secrets": "vault"}, {**answers, "cloud": "none"}):
         assert ext.derive(other)["infra"]["external_secrets"] == []
+
+
+def test_redis_url_is_a_credential_in_the_cloud_only():
+    """The managed Redis offerings want TLS and an AUTH token, so there REDIS_URL carries a secret and
+    moves from the ConfigMap to the Secret; a development instance keeps its password-less URL."""
+    answers = {**ANSWERS, "data_services": ["redis"]}
+    local = ext.derive({**answers, "cloud": "none"})
+    (svc,) = local["services"]
+    assert not svc["secret"] and "REDIS_URL" in local["service_spec"]["config"]
+    for cloud in ("aws", "gcp", "azure"):
+        derived = ext.derive({**answers, "cloud": cloud})
+        (svc,) = derived["services"]
+        assert svc["secret"] and svc["prod_url"].startswith("rediss://:CHANGE-ME@")
+        assert derived["service_spec"]["secret_env"] == ["REDIS_URL"]
+        assert "REDIS_URL" not in derived["service_spec"]["config"]
+        assert svc["dev_url"] == local["services"][0]["dev_url"] == "redis://redis:6379/0"
 
 
 # --- the service spec every orchestrator renders --------------------------------------------------
