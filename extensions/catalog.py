@@ -169,6 +169,9 @@ RUNTIMES: dict[str, dict] = {
             "only the pg and redis clients are wired in the Node.js app so far; the mongodb, memjs, "
             "kafkajs and amqplib clients are planned"
         ),
+        # The image's own health check, exec form, as compose and Swarm run it too ({port_env}, {path}):
+        # the runtime image has no curl or shell, so node itself makes the request.
+        "healthcheck": ["node", "src/healthcheck.js", "{path}"],
         "migrate_command": ["node", "src/migrate.js"],
         "traces": True,
         "commands": {
@@ -209,6 +212,9 @@ RUNTIMES: dict[str, dict] = {
         "version": "1.23",
         "build_image": "golang:1.23.4-bookworm",
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
+        # The image's own health check ({path}): the distroless image has no shell or curl; the binary
+        # requests the path itself.
+        "healthcheck": ["/app", "-healthcheck={path}"],
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
@@ -231,6 +237,8 @@ RUNTIMES: dict[str, dict] = {
         "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
         "tmp_dirs": ["/tmp"],
         # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
+        # The image's own health check ({port_env}, {path}): the JRE image has curl and a shell.
+        "healthcheck": ["sh", "-c", "curl -fsS -o /dev/null http://127.0.0.1:${{{port_env}}}{path} || exit 1"],
         "entrypoint": JAVA_ENTRYPOINT,
         "traces": True,
         "migrate_command": [*JAVA_ENTRYPOINT, "migrate"],

@@ -10,6 +10,7 @@ Kubernetes (Kustomize), Helm, Nomad and Swarm with each other and with the spec 
     ready_path        str | None      readiness (no traffic when failing)
     requests          dict            {"cpu_millicores": int, "memory_mib": int}
     uid               int             the numeric user the app runs as
+    healthcheck       list | None     the exec-form health-check command (compose, Swarm)
     liveness_timing   dict            {"period": s, "timeout": s} of the liveness check
     readiness_timing  dict            {"period": s, "timeout": s} of the readiness check
 
@@ -37,21 +38,28 @@ FIELDS = (
     "ready_path",
     "requests",
     "uid",
+    "healthcheck",
     "liveness_timing",
     "readiness_timing",
 )
+COMMAND = "compose and Swarm run the image's health-check command (field healthcheck), not a path"
+PROBES = "Kubernetes, Helm and Nomad request the health path over HTTP: there is no command"
 NOT_EXPRESSIBLE = {
+    "kubernetes": {"healthcheck": PROBES},
+    "helm": {"healthcheck": PROBES},
+    "nomad": {"healthcheck": PROBES},
     "compose": {
+        "health_path": COMMAND,
         "ready_path": "compose has no readiness check; `depends_on` waits for the data services",
         "readiness_timing": "no readiness check (above)",
         "liveness_timing": "compose's check is tuned for a laptop's first start (5 s interval, 20 retries)",
     },
     "swarm": {
+        "health_path": COMMAND,
         "ready_path": "Swarm has one health check per task; it gates traffic and restarts",
         "readiness_timing": "no separate readiness check (above)",
     },
 }
-URL_PATH = re.compile(r"(?:https?://[^/\s'\"]*|-healthcheck=)(/[A-Za-z0-9_./-]*)")
 
 
 # --- small parsers ------------------------------------------------------------------------------
@@ -75,29 +83,6 @@ def docker_memory_mib(value) -> int:
     assert match, f"unreadable Docker memory {value!r}"
     factor = {"": 1 / 2**20, "b": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024}[match[2]]
     return round(float(match[1]) * factor)
-
-
-def command_path(command) -> str | None:
-    """The URL path a health-check command requests ('.../healthz' ...) or None."""
-    text = " ".join(command) if isinstance(command, list) else str(command or "")
-    match = URL_PATH.search(text)
-    return match[1] if match else None
-
-
-def image_healthcheck_path(project: Path) -> str | None:
-    """The path the image's own HEALTHCHECK requests (what compose and Swarm inherit without a test)."""
-    dockerfile = (project / "app" / "Dockerfile").read_text()
-    match = re.search(r"^HEALTHCHECK .*?CMD (.*)$", dockerfile.replace("\\\n", " "), re.M)
-    if not match:
-        return None
-    path = command_path(match[1])
-    if path is None:
-        # The command may run a script of the app's (e.g. node src/healthcheck.js): read its URL there.
-        for script in re.findall(r"[\w./-]+\.(?:js|mjs|py|sh)\b", match[1]):
-            source = project / "app" / script
-            if source.is_file():
-                path = command_path(source.read_text())
-    return path
 
 
 def seconds(value) -> int:
@@ -132,6 +117,7 @@ def _kubernetes_container(docs: list[dict]) -> dict:
             "memory_mib": EXT.memory_mib(requests["memory"]),
         },
         "uid": uid,
+        "healthcheck": None,
         "liveness_timing": _timing(
             container["livenessProbe"]["periodSeconds"], container["livenessProbe"]["timeoutSeconds"]
         ),
@@ -141,7 +127,7 @@ def _kubernetes_container(docs: list[dict]) -> dict:
     }
 
 
-def _compose_service(service: dict, project: Path) -> dict:
+def _compose_service(service: dict) -> dict:
     environment = service.get("environment", {})
     names = environment if isinstance(environment, dict) else dict(e.split("=", 1) for e in environment)
     env = set()
@@ -156,13 +142,15 @@ def _compose_service(service: dict, project: Path) -> dict:
     return {
         "image_repository": repository(service["image"]),
         "env": sorted(env),
-        "health_path": command_path(test) if test else image_healthcheck_path(project),
+        "health_path": None,
         "ready_path": None,
         "requests": {
             "cpu_millicores": docker_cpus(reservations["cpus"]) if "cpus" in reservations else None,
             "memory_mib": docker_memory_mib(reservations["memory"]) if "memory" in reservations else None,
         },
         "uid": int(str(service["user"]).split(":")[0]) if "user" in service else None,
+        # exec form; "$$" is how a compose file writes a literal "$"
+        "healthcheck": [arg.replace("$$", "$") for arg in test[1:]] if test and test[0] == "CMD" else None,
         "liveness_timing": _timing(check["interval"], check["timeout"]) if "interval" in check else None,
         "readiness_timing": None,
     }
@@ -173,7 +161,7 @@ def _compose_service(service: dict, project: Path) -> dict:
 
 def from_compose(project: Path) -> dict:
     app = yaml.safe_load((project / "compose.yaml").read_text())["services"]["app"]
-    result = _compose_service(app, project)
+    result = _compose_service(app)
     published = [str(port).rsplit(":", 1)[-1] for port in app.get("ports", [])]
     result["port"] = int(published[0]) if published else None
     result["liveness_timing"] = None  # see NOT_EXPRESSIBLE
@@ -272,6 +260,7 @@ def from_nomad(project: Path) -> dict:
             "memory_mib": resources["memory"],
         },
         "uid": int(str(task["user"]).split(":")[0]) if "user" in task else None,
+        "healthcheck": None,
         "liveness_timing": _timing(checks["alive"]["interval"], checks["alive"]["timeout"])
         if "alive" in checks
         else None,
@@ -287,7 +276,7 @@ def swarm_stack(project: Path) -> dict:
 
 def from_swarm(project: Path) -> dict:
     app = swarm_stack(project)["services"]["app"]
-    result = _compose_service(app, project)
+    result = _compose_service(app)
     result["port"] = app["ports"][0]["target"] if app.get("ports") else None
     return result
 
@@ -317,6 +306,7 @@ def expected(spec: dict) -> dict:
             "memory_mib": spec["memory_mib"]["requests"],
         },
         "uid": spec["uid"],
+        "healthcheck": spec["healthcheck"],
         "liveness_timing": {
             "period": spec["probes"]["liveness"]["period"],
             "timeout": spec["probes"]["liveness"]["timeout"],

@@ -1,8 +1,8 @@
 """One service spec, every rendering agrees: compose, Kubernetes (Kustomize dev overlay), Helm (default
 values), Nomad and Swarm, rendered from the same answers, carry the same image repository, port,
-environment variable names, health and readiness paths, resource requests and non-root user as the
-spec `derive()` computes, and the same liveness and readiness timings (tests/renderings.py reads each
-one back).
+environment variable names, health and readiness paths (or the health-check command, the same as the
+image's HEALTHCHECK), resource requests, non-root user and probe timings as the spec `derive()`
+computes (tests/renderings.py reads each one back).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from matrix import all_variants, implemented, load_extension
 from renderings import EXTRACT, NOT_EXPRESSIBLE, disagreements, expected, from_nomad
+from runtimes import healthcheck
 
 EXT = load_extension()
 
@@ -57,6 +58,10 @@ def test_every_rendering_agrees_with_the_spec(render, runtime, cloud, services):
     extracted.update({orch: EXTRACT[orch](project) for orch, project in projects.items()})
     assert set(extracted) == {"compose", "kubernetes", "helm", "nomad", "swarm"}
     assert disagreements(spec, extracted) == []
+    # the image's own HEALTHCHECK runs the same command compose and Swarm run
+    assert {orch: healthcheck(project) for orch, project in projects.items()} == dict.fromkeys(
+        projects, spec["healthcheck"]
+    )
     # and the compose file is the same whichever orchestrator was chosen
     assert len({EXTRACT["compose"](project)["env"].__repr__() for project in projects.values()}) == 1
 
@@ -90,6 +95,7 @@ def test_comparison_fails_on_a_drifted_dict():
         ("kubernetes", "ready_path", None),  # Kubernetes has readiness probes: None is a drift here
         ("helm", "readiness_timing", {"period": 5, "timeout": 9}),
         ("nomad", "liveness_timing", {"period": 30, "timeout": 2}),
+        ("swarm", "healthcheck", ["/app", "-healthcheck=/ready"]),
     ]:
         drifted = copy.deepcopy(good)
         drifted[where][field] = value

@@ -528,6 +528,17 @@ def test_service_spec_splits_config_from_secrets_and_converts_resources():
     assert "os.environ['PORT']" in spec["healthcheck"][-1]
 
 
+@pytest.mark.parametrize("runtime", list(ext.catalog.RUNTIMES))
+def test_every_runtime_has_one_exec_form_health_check_of_the_liveness_path(runtime):
+    """The one command the Dockerfile's HEALTHCHECK, compose and Swarm run (the agreement test holds
+    them to it): exec form, requesting the liveness path; a port it does not hard-code."""
+    spec = ext.derive({**ANSWERS, "runtime": runtime, "app_port": 9000, "data_services": []})["service_spec"]
+    command = spec["healthcheck"]
+    assert command and all(isinstance(arg, str) for arg in command)
+    assert any(spec["health_path"] in arg for arg in command), command
+    assert not any("9000" in arg or "{" in arg.replace("${PORT}", "") for arg in command), command
+
+
 @pytest.mark.parametrize(
     ("orchestrator", "endpoint"),
     [
