@@ -236,9 +236,13 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "maven:3.9.9-eclipse-temurin-17",
         "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
         "tmp_dirs": ["/tmp"],
-        # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
         # The image's own health check ({port_env}, {path}): the JRE image has curl and a shell.
-        "healthcheck": ["sh", "-c", "curl -fsS -o /dev/null http://127.0.0.1:${{{port_env}}}{path} || exit 1"],
+        "healthcheck": [
+            "sh",
+            "-c",
+            "curl -fsS -o /dev/null http://127.0.0.1:${{{port_env}}}{path} || exit 1",
+        ],
+        # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
         "entrypoint": JAVA_ENTRYPOINT,
         "traces": True,
         "migrate_command": [*JAVA_ENTRYPOINT, "migrate"],
