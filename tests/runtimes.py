@@ -89,6 +89,17 @@ class Driver:
             return [shutil.which("node") or "node", "src/server.js"]
         raise AssertionError(f"no driver for {self.runtime}")
 
+    def start(self, project: Path, env: dict[str, str]) -> subprocess.Popen:
+        """Starts the built server in app/ with env; stdout and stderr are captured as text."""
+        return subprocess.Popen(
+            self.server(project),
+            cwd=project / "app",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def migration(self, project: Path) -> list[str]:
         """The image's migration step (the catalog's `migrate_command`), run in app/ on this machine."""
         command = list(_catalog().RUNTIMES[self.runtime]["migrate_command"])

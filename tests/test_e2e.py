@@ -78,7 +78,6 @@ def test_app_against_real_postgres_and_redis(render, built, servers, variant):
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
-    command = driver.server(project)
     port = free_port()
     env = {
         **driver.env(),
@@ -88,9 +87,7 @@ def test_app_against_real_postgres_and_redis(render, built, servers, variant):
         "READY_TIMEOUT_SECONDS": "1",
         "LOG_LEVEL": "info",
     }
-    proc = subprocess.Popen(
-        command, cwd=project / "app", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = driver.start(project, env)
     try:
         wait_for_port(port, timeout=60)
         status, body = get(port, "/healthz")
@@ -199,9 +196,7 @@ def test_node_app_migrates_uses_its_services_and_passes_its_healthcheck(render, 
     migrate_twice(driver, project, base, pg.url)
     port = free_port()
     env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "REDIS_URL": redis.url}
-    proc = subprocess.Popen(
-        driver.server(project), cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = driver.start(project, env)
     try:
         wait_for_port(port)
         assert wait_ready(port, 200)[0] == 200
@@ -277,7 +272,6 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
-    app = project / "app"
     base = {key: value for key, value in driver.env().items() if not key.endswith(("_URL", "_SERVERS"))}
     migrate_twice(driver, project, base, every_server["postgres"].url)
     port = free_port()
@@ -291,14 +285,7 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
         "MEMCACHED_SERVERS": every_server["memcached"].url,
         "RABBITMQ_URL": every_server["rabbitmq"].url,
     }
-    proc = subprocess.Popen(
-        driver.server(project),
-        cwd=app,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = driver.start(project, env)
     try:
         wait_for_port(port, timeout=60)
         status, body = wait_ready(port, 200, timeout=30)
@@ -412,14 +399,7 @@ def test_app_exports_request_spans_over_otlp_and_logs_their_ids(render, built, v
         "SERVICE_VERSION": "9.8.7",
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
     }
-    proc = subprocess.Popen(
-        driver.server(project),
-        cwd=project / "app",
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = driver.start(project, env)
     try:
         wait_for_port(port, timeout=60)
         caller = urllib.request.Request(
@@ -466,19 +446,11 @@ def test_migration_step_then_postgres_visits(render, built, variant):
         project = render(variant)
         built(project, variant.runtime)
         driver = Driver(variant.runtime)
-        app = project / "app"
         base = {key: value for key, value in driver.env().items() if key != "DATABASE_URL"}
         migrate_twice(driver, project, base, pg.url)
         port = free_port()
         env = {**base, "PORT": str(port), "DATABASE_URL": pg.url, "READY_TIMEOUT_SECONDS": "1"}
-        proc = subprocess.Popen(
-            driver.server(project),
-            cwd=app,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = driver.start(project, env)
         try:
             wait_for_port(port, timeout=60)
             assert wait_ready(port, 200)[0] == 200
