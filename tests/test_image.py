@@ -10,8 +10,8 @@ services and with PostgreSQL + Redis (pointing at nothing: liveness must not dep
 - `podman stop` ends it within the grace period with the exit code the app really gives on SIGTERM;
 - it logs JSON lines to stdout.
 Image sizes are written to .benchmarks/image-sizes.json (scripts/bench_images.py compares them).
-Go's modules come from the offline module proxy (tests/support/goproxy.py) through the Dockerfile's
-`ARG GOPROXY`: imagekit.build_inputs says how each runtime builds on this machine.
+Each builder stage reaches its own registry (PyPI, npm, the Go module proxy); Java's stand-in base
+carries the Maven repository.
 """
 
 from __future__ import annotations
@@ -79,8 +79,7 @@ def images(render, bases):
     def _image(variant: Variant) -> str:
         if variant.id not in built:
             tag = f"localhost/cn-template-test/{name_of(variant)}:latest"
-            with imagekit.build_inputs(variant.runtime, render(variant) / "app") as (context, extra):
-                seconds = imagekit.build(context, tag, extra=extra)
+            seconds = imagekit.build(render(variant) / "app", tag)
             built[variant.id] = tag
             sizes[variant.id] = {"bytes": imagekit.size(tag), "build_seconds": round(seconds, 1)}
             print(f"{variant.id}: {sizes[variant.id]['bytes'] / 1e6:.1f} MB, built in {seconds:.0f} s")
