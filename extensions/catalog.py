@@ -209,8 +209,8 @@ RUNTIMES: dict[str, dict] = {
     },
     "go": {
         "label": "Go",
-        "version": "1.23",
-        "build_image": "golang:1.23.4-bookworm",
+        "version": "1.26",
+        "build_image": "golang:1.26.6-bookworm",
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
         # The image's own health check ({path}): the distroless image has no shell or curl; the binary
         # requests the path itself.
@@ -219,11 +219,31 @@ RUNTIMES: dict[str, dict] = {
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
         "migrate_command": ["/app", "-migrate"],
-        # OTLP/HTTP JSON traces from the standard library (tracing.go): no OpenTelemetry module.
+        # The OpenTelemetry Go SDK (otelhttp, otlptracehttp).
         "traces": True,
+        # The modules each part imports, at the versions go.mod pins (scripts/go_lock.py resolves
+        # everything they need into go-lock.json; edit a pin here, then rerun it).
+        "go_modules": {
+            "base": {"github.com/prometheus/client_golang": "v1.25.0"},
+            "observability": {
+                "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp": "v0.72.0",
+                "go.opentelemetry.io/otel": "v1.47.0",
+                "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp": "v1.47.0",
+                "go.opentelemetry.io/otel/sdk": "v1.47.0",
+                "go.opentelemetry.io/otel/trace": "v1.47.0",
+            },
+            "postgres": {"github.com/jackc/pgx/v5": "v5.13.0"},
+            "mongodb": {"go.mongodb.org/mongo-driver/v2": "v2.10.0"},
+            "redis": {"github.com/redis/go-redis/v9": "v9.23.0"},
+            "memcached": {"github.com/bradfitz/gomemcache": "v0.0.0-20260422231931-4d751bb6e37c"},
+            "kafka": {"github.com/IBM/sarama": "v1.61.1"},
+            "rabbitmq": {"github.com/rabbitmq/amqp091-go": "v1.17.0"},
+        },
+        # Developer tools, pinned in go.mod's `tool` block and run with `go tool NAME`.
+        "go_tools": {"honnef.co/go/tools/cmd/staticcheck": "v0.7.0"},
         "commands": {
             "install": "go mod download",
-            "lint": 'go vet ./... && test -z "$$(gofmt -l .)"',
+            "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
             "test": "go test ./...",
             "run": "go run .",
             "lock": "go mod tidy",
@@ -295,6 +315,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
         "needs_migration": True,
+        "json_body": False,  # its real use reads a JSON request body
         "available": True,
     },
     "mongodb": {
@@ -319,6 +340,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a notes collection written and counted at POST /api/mongodb/notes",
         "needs_migration": False,
+        "json_body": True,  # its real use reads a JSON request body
         "available": True,
     },
     "redis": {
@@ -345,6 +367,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a hit counter incremented at POST /api/redis/hits",
         "needs_migration": False,
+        "json_body": False,  # its real use reads a JSON request body
         "available": True,
     },
     "memcached": {
@@ -369,6 +392,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a greeting cached for 30 seconds at GET /api/memcached/greeting",
         "needs_migration": False,
+        "json_body": False,  # its real use reads a JSON request body
         "available": True,
     },
     "kafka": {
@@ -420,6 +444,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "events published at POST /api/kafka/events and consumed in the background",
         "needs_migration": False,
+        "json_body": True,  # its real use reads a JSON request body
         "available": True,
     },
     "rabbitmq": {
@@ -444,6 +469,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "events published at POST /api/rabbitmq/events and consumed in the background",
         "needs_migration": False,
+        "json_body": True,  # its real use reads a JSON request body
         "available": True,
     },
 }

@@ -40,6 +40,7 @@ def _load_sibling(filename: str):
 
 catalog = _load_sibling("catalog.py")
 npm_lock = _load_sibling("npm_lock.py")
+go_lock = _load_sibling("go_lock.py")
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_NAME_LENGTH = 100
@@ -544,6 +545,7 @@ def derive(answers: dict) -> dict:
         "services": services,
         "service_env": {key: entry["env"] for key, entry in catalog.DATA_SERVICES.items()},
         "secret_services": [svc for svc in services if svc["secret"]],
+        "json_bodies": any(svc["json_body"] for svc in services),
         "dev_password": DEV_PASSWORD,
         "migration": migration,
         "obs": catalog.OBSERVABILITY,
@@ -568,6 +570,11 @@ def derive(answers: dict) -> dict:
                 rt["engines"],
             )
             if runtime == "node"
+            else {}
+        ),
+        "go": (
+            go_lock.derive([svc["key"] for svc in services] + (["observability"] if observability else []))
+            if runtime == "go"
             else {}
         ),
         "go_module": f"example.com/{slug}",

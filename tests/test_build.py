@@ -111,3 +111,25 @@ def test_node_production_install_is_complete(render, variant, tmp_path):
     entry_points = {"src/server.js", "src/healthcheck.js", "src/migrate.js"}  # they run on import
     script = "".join(f'await import("./{module}");' for module in modules if module not in entry_points)
     run(["node", "--input-type=module", "-e", script], cwd=tmp_path)
+
+
+# --- go ---------------------------------------------------------------------------------------------
+
+GO = [v for v in APPS if v.runtime == "go"]
+
+
+@pytest.mark.parametrize("variant", GO, ids=[v.id for v in GO])
+def test_go_module_files_are_what_go_mod_tidy_writes(render, variant, tmp_path):
+    """go.mod and go.sum (cut from extensions/go-lock.json) are byte for byte what `go mod tidy` writes
+    for the app's imports, resolved from the Go module proxy and checked against the checksum database."""
+    app = tmp_path / "app"
+    shutil.copytree(render(variant) / "app", app)
+    proc = subprocess.run(
+        ["go", "mod", "tidy", "-diff"],
+        cwd=app,
+        env=Driver("go").env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"run scripts/go_lock.py:\n{proc.stdout[-5000:]}{proc.stderr[-2000:]}"

@@ -235,6 +235,35 @@ def test_node_lock_data_matches_the_catalog():
     assert root["engines"] == {"node": node["engines"]}
 
 
+def test_go_lock_data_matches_the_catalog():
+    """extensions/go-lock.json must be re-resolved (scripts/go_lock.py) after a catalog pin changes:
+    each part requires exactly the modules the catalog pins for it, at those versions."""
+    go = ext.catalog.RUNTIMES["go"]
+    lock = json.loads(ext.go_lock.LOCK_PATH.read_text())
+    assert set(lock["parts"]) == set(go["go_modules"]), "run scripts/go_lock.py"
+    for part, pins in go["go_modules"].items():
+        assert lock["parts"][part]["require"] == pins, f"{part}: run scripts/go_lock.py"
+    assert lock["tool"] == sorted(go["go_tools"]), "run scripts/go_lock.py"
+    assert lock["go"] == f"{go['version']}.0"
+    assert set(go["go_modules"]) - {"base", "observability"} == set(go["services"])
+
+
+def test_derive_go_module_files_follow_the_services():
+    def go_files(services, observability):
+        return ext.derive({**ANSWERS, "runtime": "go", "data_services": services, "observability": observability})["go"]
+
+    bare, full = go_files([], False), go_files(["postgres", "redis"], True)
+    assert [path for path, _ in bare["require"]] == ["github.com/prometheus/client_golang"]
+    assert {"github.com/jackc/pgx/v5", "github.com/redis/go-redis/v9", "go.opentelemetry.io/otel/sdk"} <= {
+        path for path, _ in full["require"]
+    }
+    assert not {path for path, _ in full["require"]} & {path for path, _ in full["indirect"]}
+    assert set(bare["sum"]) < set(full["sum"]) and len(set(full["sum"])) == len(full["sum"])
+    assert not any("mongo-driver" in line for line in full["sum"]), "a service not chosen adds nothing"
+    assert bare["tool"] == ["honnef.co/go/tools/cmd/staticcheck"]
+    assert ext.derive({**ANSWERS})["go"] == {}, "other runtimes do not pay for the Go modules"
+
+
 def test_every_node_service_has_an_npm_client():
     node = ext.catalog.RUNTIMES["node"]
     clients = set(node["npm"]) - {"base", "dev", "observability"}

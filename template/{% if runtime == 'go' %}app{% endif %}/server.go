@@ -11,10 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
-// probePaths are logged at debug level: orchestrators call them every few seconds.
+// probePaths are logged at debug level (and get no trace span): orchestrators call them every few
+// seconds.
 var probePaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // newHandler routes the service's endpoints and wraps them with request metrics and logs.
@@ -35,36 +35,6 @@ func newHandler(cfg Config, logger *slog.Logger, m *metrics, clients []client) h
 		}
 	}
 	return instrument(mux, m, logger)
-}
-
-// useTimeout bounds each real use of a data service, so a request never hangs on one.
-const useTimeout = 5 * time.Second
-
-// errorResponse is the body of every 4xx and 5xx answer of the /api routes.
-type errorResponse struct {
-	Detail string `json:"detail"`
-}
-
-// unavailable answers 503 when a data service fails a request, and logs why.
-func unavailable(w http.ResponseWriter, r *http.Request, service string, err error) {
-	slog.Default().WarnContext(r.Context(), "data service failed", "service", service, "error", err.Error())
-	writeJSON(w, http.StatusServiceUnavailable, errorResponse{Detail: service + " unavailable: " + err.Error()})
-}
-
-// readText decodes a JSON body {"<field>": "..."} and checks the text is 1 to 1000 characters;
-// false means it has answered 422.
-func readText(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
-	var body map[string]any
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorResponse{Detail: "want a JSON object"})
-		return "", false
-	}
-	text, ok := body[field].(string)
-	if n := utf8.RuneCountInString(text); !ok || n < 1 || n > 1000 {
-		writeJSON(w, http.StatusUnprocessableEntity, errorResponse{Detail: field + ": want a string of 1 to 1000 characters"})
-		return "", false
-	}
-	return text, true
 }
 
 // readyResponse is the /readyz body: "ok" per data service, or why it is not reachable.
