@@ -170,8 +170,12 @@ def main() -> int:
             template = copy_working_tree(work / "template-checked")  # with the new lock
             failures = 0
             for n, combo in enumerate(
-                [(list(c), obs) for r in range(len(services) + 1) for c in itertools.combinations(services, r)
-                 for obs in (False, True)]  # fmt: skip
+                [
+                    (list(c), obs)
+                    for r in range(len(services) + 1)
+                    for c in itertools.combinations(services, r)
+                    for obs in (False, True)
+                ]  # fmt: skip
             ):
                 app = render(template, work / f"check-{n}", *combo)
                 diff = subprocess.run(["go", "mod", "tidy", "-diff"], cwd=app, env=go_env(),

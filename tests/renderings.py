@@ -20,7 +20,6 @@ A value an orchestrator cannot express at all is None, and `NOT_EXPRESSIBLE` say
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -169,9 +168,12 @@ def from_compose(project: Path) -> dict:
 
 
 def kustomize(overlay: Path) -> list[dict]:
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (for `kubectl kustomize`) is not installed"
-    proc = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=False)
+    """The overlay built by the pinned kustomize (tests/support/tools.py)."""
+    from support import tools
+
+    proc = subprocess.run(
+        [str(tools.go_tool("kustomize")), "build", str(overlay)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 

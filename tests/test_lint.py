@@ -17,6 +17,7 @@ import yaml
 from crds import crd_problems, split
 from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from policy import violations
+from renderings import kustomize
 
 pytestmark = pytest.mark.lint
 
@@ -46,11 +47,6 @@ def by(axis: str):
             seen.add(key)
             picked.append(variant)
     return pytest.mark.parametrize("variant", picked, ids=[v.id for v in picked])
-
-
-def kustomize(overlay: Path) -> list[dict]:
-    proc = run([tool("kubectl"), "kustomize", str(overlay)], cwd=overlay)
-    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 
 
 def kubernetes_version(project: Path) -> str:

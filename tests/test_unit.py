@@ -250,7 +250,9 @@ def test_go_lock_data_matches_the_catalog():
 
 def test_derive_go_module_files_follow_the_services():
     def go_files(services, observability):
-        return ext.derive({**ANSWERS, "runtime": "go", "data_services": services, "observability": observability})["go"]
+        return ext.derive(
+            {**ANSWERS, "runtime": "go", "data_services": services, "observability": observability}
+        )["go"]
 
     bare, full = go_files([], False), go_files(["postgres", "redis"], True)
     assert [path for path, _ in bare["require"]] == ["github.com/prometheus/client_golang"]

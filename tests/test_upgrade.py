@@ -17,6 +17,7 @@ import yaml
 from copier import run_copy, run_update
 
 from matrix import DEFAULT, ROOT, Variant, copy_working_tree, implemented
+from renderings import kustomize
 
 pytestmark = pytest.mark.upgrade
 
@@ -208,14 +209,7 @@ def test_update_keeps_user_edits(template_repo, tmp_path, variant):
             assert result.returncode == 0, result.stdout
     if variant.orchestrator == "kubernetes":
         for overlay in ("dev", "prod"):
-            build = subprocess.run(
-                ["kubectl", "kustomize", f"deploy/kubernetes/overlays/{overlay}"],
-                cwd=project,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert build.returncode == 0, build.stderr
+            assert kustomize(project / "deploy" / "kubernetes" / "overlays" / overlay), overlay
 
 
 def test_update_reports_a_real_conflict(template_repo, tmp_path):

