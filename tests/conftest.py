@@ -76,3 +76,27 @@ def built():
         return project / "app" / ".venv" / "bin" / "python"
 
     return _build
+
+
+# --- time per tier ----------------------------------------------------------------------------------
+# CI prints how long each tier takes (README: keep a cold run under 60 minutes). With xdist the tiers
+# run interleaved on both workers, so this is each tier's test time (setup, call, teardown) summed.
+TIERS = ("unit", "render", "lint", "build", "e2e", "upgrade", "image")
+_tier_seconds: dict[str, float] = {}
+_tier_tests: dict[str, set[str]] = {}
+
+
+def pytest_runtest_logreport(report):
+    tier = next((name for name in TIERS if name in report.keywords), "unmarked")
+    _tier_seconds[tier] = _tier_seconds.get(tier, 0.0) + report.duration
+    _tier_tests.setdefault(tier, set()).add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _tier_seconds:
+        return
+    terminalreporter.write_sep("-", "time per tier (test time summed over the workers)")
+    for tier in (*TIERS, "unmarked"):
+        if tier in _tier_seconds:
+            count = len(_tier_tests[tier])
+            terminalreporter.write_line(f"{tier:>9}: {_tier_seconds[tier]:7.0f} s  {count:5d} tests")
