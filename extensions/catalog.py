@@ -293,6 +293,7 @@ DATA_SERVICES: dict[str, dict] = {
     #   password_var   the variable holding the password in compose (.env) and in the dev Secret
     #   image          pinned image of the local (compose) and in-cluster development instance
     #   dev            how the in-cluster development instance runs (dev overlay, cloud "none")
+    #   json_body      whether its real use reads a JSON request body
     "postgres": {
         "resource_type": "database",
         "label": "PostgreSQL",
@@ -315,7 +316,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
         "needs_migration": True,
-        "json_body": False,  # its real use reads a JSON request body
+        "json_body": False,
         "available": True,
     },
     "mongodb": {
@@ -340,7 +341,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a notes collection written and counted at POST /api/mongodb/notes",
         "needs_migration": False,
-        "json_body": True,  # its real use reads a JSON request body
+        "json_body": True,
         "available": True,
     },
     "redis": {
@@ -367,7 +368,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a hit counter incremented at POST /api/redis/hits",
         "needs_migration": False,
-        "json_body": False,  # its real use reads a JSON request body
+        "json_body": False,
         "available": True,
     },
     "memcached": {
@@ -392,7 +393,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "a greeting cached for 30 seconds at GET /api/memcached/greeting",
         "needs_migration": False,
-        "json_body": False,  # its real use reads a JSON request body
+        "json_body": False,
         "available": True,
     },
     "kafka": {
@@ -444,7 +445,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "events published at POST /api/kafka/events and consumed in the background",
         "needs_migration": False,
-        "json_body": True,  # its real use reads a JSON request body
+        "json_body": True,
         "available": True,
     },
     "rabbitmq": {
@@ -469,7 +470,7 @@ DATA_SERVICES: dict[str, dict] = {
         },
         "use": "events published at POST /api/rabbitmq/events and consumed in the background",
         "needs_migration": False,
-        "json_body": True,  # its real use reads a JSON request body
+        "json_body": True,
         "available": True,
     },
 }

@@ -146,11 +146,6 @@ def leftover_summary(image: str) -> str:
     return "; ".join(parts) or "none (no compiler, build tool, installer or package cache)"
 
 
-def build(runtime: str, app: Path, tag: str, **kwargs) -> float:
-    """Seconds of `podman build` alone."""
-    return imagekit.build(app, tag, **kwargs)
-
-
 def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) -> dict:
     """Every measurement of one runtime's images."""
     services = [s for s in ("postgres", "redis") if s in runtime.get("services", ())]
@@ -159,8 +154,8 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     app_port = int(next(line.split()[1] for line in (bare / "Dockerfile").read_text().splitlines()
                         if line.startswith("EXPOSE ")))  # fmt: skip
     bare_tag, full_tag = f"localhost/cn-bench/{name}:bare", f"localhost/cn-bench/{name}:default"
-    build(name, bare, bare_tag)
-    cold = build(name, full, full_tag, no_cache=True)
+    imagekit.build(bare, bare_tag)
+    cold = imagekit.build(full, full_tag, no_cache=True)
     from_start, from_process = start_to_ready(bare_tag, runtime, app_port, runs)
     row = {
         "size_bare": imagekit.size(bare_tag),
@@ -177,7 +172,7 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     for i in range(runs):
         # Unique across invocations: an edit seen before would come from the layer cache.
         source.write_text(source.read_text() + comment.format(i=f"{i} {time.time_ns()}"))
-        rebuilds.append(build(name, full, full_tag))
+        rebuilds.append(imagekit.build(full, full_tag))
     row["rebuild_seconds"] = round(statistics.median(rebuilds), 2)
     row["rebuild_ratio"] = round(row["rebuild_seconds"] / cold, 3)
     row["leftovers"] = leftover_summary(full_tag)
@@ -185,7 +180,7 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
         ref_file = base / "docker-init.Dockerfile"
         ref_file.write_text(DOCKER_INIT_STYLE.format(base=runtime["run_image"], port=app_port))
         ref_tag = "localhost/cn-bench/python:docker-init-style"
-        build(name, full, ref_tag, dockerfile=ref_file, no_cache=True)
+        imagekit.build(full, ref_tag, dockerfile=ref_file, no_cache=True)
         base_size = imagekit.size(runtime["run_image"])
         row["reference_size"] = imagekit.size(ref_tag)
         row["size_ratio"] = round(row["size_default"] / row["reference_size"], 3)

