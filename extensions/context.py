@@ -465,8 +465,9 @@ def service_spec(
         in_cluster = answers["orchestrator"] in {"kubernetes", "helm"}
         endpoint = f"http://otel-collector.example.internal:{obs['otlp_port']}"
         config[obs["otlp_env"]] = obs["cluster_endpoint"] if in_cluster else endpoint
-    millicores = {part: cpu_millicores(q["cpu"]) for part, q in catalog.RESOURCES.items()}
-    mib = {part: memory_mib(q["memory"]) for part, q in catalog.RESOURCES.items()}
+    resources = rt.get("resources", catalog.RESOURCES)
+    millicores = {part: cpu_millicores(q["cpu"]) for part, q in resources.items()}
+    mib = {part: memory_mib(q["memory"]) for part, q in resources.items()}
     healthcheck = None
     if rt.get("healthcheck"):
         healthcheck = [
@@ -486,7 +487,7 @@ def service_spec(
         "metrics_path": catalog.METRICS_PATH,
         "probes": catalog.PROBES,
         "healthcheck": healthcheck,
-        "resources": catalog.RESOURCES,
+        "resources": resources,
         "millicores": millicores,
         "memory_mib": mib,
         "nomad_resources": {
@@ -578,6 +579,12 @@ def derive(answers: dict) -> dict:
             else {}
         ),
         "go_module": f"example.com/{slug}",
+        "java_dependencies": [
+            artifact for svc in services for artifact in rt.get("maven", {}).get(svc["key"], [])
+        ],
+        "java_health": {svc["key"]: rt["health_contributors"][svc["key"]] for svc in services}
+        if runtime == "java"
+        else {},
         "java_package": f"com.example.{package_slug}",
         "java_package_path": f"com/example/{package_slug}",
         "py_package": "app",

@@ -239,7 +239,9 @@ def post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         body = error.read()
-        assert error.headers.get_content_type() == "application/json" or not body, body
+        assert (
+            error.headers.get_content_type() in ("application/json", "application/problem+json") or not body
+        ), body
         return error.code, json.loads(body or b"{}")
 
 

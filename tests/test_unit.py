@@ -669,9 +669,13 @@ def test_swarm_stack_delivers_credentials_with_or_without_secret_files(secret_fi
     assert "\n\n\n" not in text and text.endswith("\n")
 
 
-def test_default_services_follow_the_runtime():
+def test_default_services_follow_the_runtime(monkeypatch):
     assert json.loads(ext.default_services("python")) == ["postgres", "redis"]
+    monkeypatch.setitem(
+        ext.catalog.RUNTIMES, "java", {**ext.catalog.RUNTIMES["java"], "services": ["postgres"]}
+    )
     assert json.loads(ext.default_services("java")) == ["postgres"]
+    monkeypatch.undo()
     for runtime in ext.catalog.RUNTIMES:
         assert ext.services_error(runtime, json.loads(ext.default_services(runtime))) == ""
 
