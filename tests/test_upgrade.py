@@ -63,6 +63,19 @@ APP_EDITS = {
         '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n'
         '    "/hello": { GET: async () => json(200, { hello: "world" }) },\n',
     ),
+    "go": (
+        "app/server.go",
+        '\tmux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {\n',
+        '\tmux.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) {\n'
+        '\t\twriteJSON(w, http.StatusOK, map[string]string{"hello": "world"})\n\t})\n'
+        '\tmux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {\n',
+    ),
+    "java": (
+        "app/src/main/java/com/example/helloservice/web/Probes.java",
+        '  @GetMapping("/")\n',
+        '  @GetMapping("/hello")\n  public Map<String, String> hello() {\n'
+        '    return Map.of("hello", "world");\n  }\n\n  @GetMapping("/")\n',
+    ),
 }
 DEPLOY_EDITS = {
     "kubernetes": (
@@ -297,3 +310,62 @@ def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
     assert answers["secrets"] == "kubernetes"
     assert "secrets_backend" not in answers
     assert answers["_commit"] == "v0.2.0"
+
+
+# The last landed commit before the Java app moved to Spring Boot (CHANGELOG 0.2.0): its Java app was
+# hand-built on the JDK's HTTP server.
+BEFORE_SPRING_BOOT = "b25822e2a3255ba72fb6712efdf4ef5b922fc1a1"
+
+
+def test_java_repo_moves_to_spring_boot_keeping_its_own_files(tmp_path):
+    """A real release pair: a Java repo generated before the move updates to the working tree. The old
+    hand-built sources go, Spring Boot's arrive, the developer's own class and ignore rule stay, there
+    is no conflict, and the updated app builds with Maven."""
+    repo = tmp_path / "template"
+    git(ROOT, "worktree", "prune")
+    proc = subprocess.run(
+        ["git", "clone", "-q", "--no-checkout", str(ROOT), str(repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    git(repo, "tag", "v0.1.0", BEFORE_SPRING_BOOT)
+    git(repo, "checkout", "-q", "-b", "next", BEFORE_SPRING_BOOT)
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    copy_working_tree(repo)
+    commit_all(repo, "next release")
+    git(repo, "tag", "v0.2.0")
+
+    answers = {**DEFAULT.answers, "runtime": "java", "data_services": ["postgres"]}
+    project = generate(repo, tmp_path / "project", answers)
+    package = project / "app/src/main/java/com/example/helloservice"
+    assert (package / "HttpApp.java").exists(), "the old release's hand-built server"
+    own = package / "Greeter.java"
+    own.write_text(
+        "package com.example.helloservice;\n\n/** The developer's own code. */\n"
+        "public final class Greeter {\n  private Greeter() {}\n\n"
+        "  public static String greet(String name) {\n"
+        '    return "Hello, " + name;\n  }\n}\n'
+    )
+    ignore = project / "app/.gitignore"
+    ignore.write_text(ignore.read_text() + "*.log\n")
+    commit_all(project, "user edits")
+
+    proc = update(project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert conflicted(project) == [], proc.stderr
+    assert not (package / "HttpApp.java").exists(), "sources the template dropped are removed"
+    assert "spring-boot-starter-parent" in (project / "app/pom.xml").read_text()
+    assert (package / "postgres" / "Migration.java").exists()
+    assert own.exists() and ignore.read_text().endswith("*.log\n"), "the developer's files are kept"
+    build = subprocess.run(
+        ["mvn", "-B", "-q", "package", "-DskipTests"],
+        cwd=project / "app",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout[-5000:]
