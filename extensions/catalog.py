@@ -165,11 +165,7 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "node:22.23.3-bookworm-slim",
         "run_image": "node:22.23.3-bookworm-slim",
         "tmp_dirs": ["/tmp"],
-        "services": ["postgres", "redis"],
-        "services_reason": (
-            "only the pg and redis clients are wired in the Node.js app so far; the mongodb, memjs, "
-            "kafkajs and amqplib clients are planned"
-        ),
+        "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's own health check, exec form, as compose and Swarm run it too ({port_env}, {path}):
         # the runtime image has no curl or shell, so node itself makes the request.
         "healthcheck": ["node", "src/healthcheck.js", "{path}"],
@@ -185,12 +181,21 @@ RUNTIMES: dict[str, dict] = {
         # package.json ranges, per part; package-lock.json is cut from extensions/node-lock.json, one
         # lockfile resolved for every part together (scripts/node_lock.py regenerates it after a change).
         "npm": {
-            "base": {"prom-client": "^15.1.3"},
+            # Fastify: routing, JSON Schema body validation (Ajv) and pino logging in one framework.
+            "base": {"fastify": "^5.12.8", "pino": "^10.4.0", "prom-client": "^15.1.3"},
             "postgres": {"pg": "^8.23.1"},
+            "mongodb": {"mongodb": "^7.9.1"},
             "redis": {"redis": "^6.3.1"},
+            "memcached": {"memjs": "^1.3.2"},
+            # KafkaJS: npm's most used pure-JavaScript Kafka client (its last release is 2.2.4; the
+            # maintained alternatives need Node.js 22.22 or native librdkafka binaries).
+            "kafka": {"kafkajs": "^2.2.4"},
+            # amqplib with amqp-connection-manager: reconnects and re-declares after a broker restart.
+            "rabbitmq": {"amqplib": "^2.3.1", "amqp-connection-manager": "^5.0.0"},
             # Traces over OTLP/HTTP: the 2.x SDK line (the 3.x line needs Node >= 22.15, and its
             # tracer SDK accepts @opentelemetry/api below 1.10 only, hence ~1.9).
             "observability": {
+                "@fastify/otel": "^0.21.2",
                 "@opentelemetry/api": "~1.9.1",
                 "@opentelemetry/context-async-hooks": "^2.12.0",
                 "@opentelemetry/core": "^2.12.1",

@@ -233,12 +233,21 @@ def test_node_package_json_and_lockfile_agree(render, variant):
     assert (lock["name"], lock["version"]) == (package["name"], package["version"])
     for key in ("name", "version", "dependencies", "devDependencies", "engines"):
         assert root[key] == package[key], key
-    clients = {"postgres": "pg", "redis": "redis"}
+    clients = {
+        "postgres": "pg",
+        "mongodb": "mongodb",
+        "redis": "redis",
+        "memcached": "memjs",
+        "kafka": "kafkajs",
+        "rabbitmq": "amqplib",
+    }
     for service, client in clients.items():
         assert (client in package["dependencies"]) == (service in variant.data_services)
         assert (f"node_modules/{client}" in lock["packages"]) == (service in variant.data_services)
     sources = {p.relative_to(app).as_posix() for p in (app / "src" / "services").glob("*.js")}
-    assert sources == {f"src/services/{service}.js" for service in variant.data_services}
+    brokers = {"kafka", "rabbitmq"} & set(variant.data_services)
+    shared = {"src/services/events.js"} if brokers else set()
+    assert sources == {f"src/services/{service}.js" for service in variant.data_services} | shared
 
 
 def test_hostile_free_text_round_trips_in_the_node_app(render):

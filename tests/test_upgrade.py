@@ -59,9 +59,9 @@ APP_EDITS = {
     ),
     "node": (
         "app/src/app.js",
-        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n',
-        '    "/healthz": { GET: async () => json(200, { status: "ok" }) },\n'
-        '    "/hello": { GET: async () => json(200, { hello: "world" }) },\n',
+        '  app.get("/healthz", async () => ({ status: "ok" }));\n',
+        '  app.get("/healthz", async () => ({ status: "ok" }));\n'
+        '  app.get("/hello", async () => ({ hello: "world" }));\n',
     ),
     "go": (
         "app/server.go",

@@ -1,13 +1,11 @@
 // Readiness checks: one per data service, each bounded by a timeout, run concurrently.
 
-import { describeError } from "./logger.js";
-
 /** @typedef {() => Promise<unknown>} Check resolves when the service answers, rejects otherwise */
 
 const TIMED_OUT = Symbol("timed out");
 
 /**
- * Run every check at once; map each name to "ok" or the reason it failed.
+ * Run every check at once; map each name to "ok" or why it failed (for the log, not the client).
  * @param {Record<string, Check>} checks
  * @param {number} timeoutSeconds
  * @returns {Promise<Record<string, string>>}
@@ -42,4 +40,22 @@ async function outcome(check, timeoutSeconds) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * "TypeName: message" for any thrown value, like Python's `f"{type(exc).__name__}: {exc}"`.
+ * @param {unknown} error
+ * @returns {string}
+ */
+export function describeError(error) {
+  if (!(error instanceof Error)) {
+    return String(error);
+  }
+  // The class, as Python logs it (pg's DatabaseError, for one, is named "error").
+  const type =
+    error.constructor.name === "Error" ? error.name : error.constructor.name;
+  const causes = error instanceof AggregateError ? error.errors : [];
+  const detail =
+    error.message || causes.map((cause) => cause.message).join("; ");
+  return `${type}: ${detail}`.trim();
 }
