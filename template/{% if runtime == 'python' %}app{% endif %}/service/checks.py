@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 from fastapi import APIRouter
 
 Check = Callable[[], Awaitable[None]]
+
+
+class Unavailable(Exception):
+    """A data service failed during a request: answered 503 naming it; its error goes to the log."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} is unavailable")
+        self.service = service
+
+
+@contextlib.asynccontextmanager
+async def using(service: str) -> AsyncIterator[None]:
+    """One use of a data service: any failure in the block (a driver's error) is Unavailable."""
+    try:
+        yield
+    except Exception as exc:
+        raise Unavailable(service) from exc
 
 
 class Store(Protocol):
