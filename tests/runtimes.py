@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,16 +59,9 @@ class Driver:
             return [shutil.which("node") or "node", "src/server.js"]
         raise AssertionError(f"no driver for {self.runtime}")
 
-    def start(self, project: Path, env: dict[str, str]) -> subprocess.Popen:
+    def start(self, project: Path, env: dict[str, str]) -> Captured:
         """Starts the built server in app/ with env; stdout and stderr are captured as text."""
-        return subprocess.Popen(
-            self.server(project),
-            cwd=project / "app",
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        return Captured(self.server(project), cwd=project / "app", env=env)
 
     def migration(self, project: Path) -> list[str]:
         """The image's migration step (the catalog's `migrate_command`), run in app/ on this machine."""
@@ -88,6 +82,26 @@ class Driver:
         binary = app / "server"
         subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
         return str(binary)
+
+
+class Captured(subprocess.Popen):
+    """A process whose stdout and stderr go to temporary files, returned as text by communicate().
+    Not pipes: a test reads them only at the end, and a server that logs more than a pipe holds (a
+    client retrying a broker that is down) would block on its next log line, inside a request."""
+
+    def __init__(self, args: list[str], **kwargs) -> None:
+        # Closed by communicate(), which every test calls.
+        self._files = [tempfile.TemporaryFile(mode="w+", encoding="utf-8") for _ in range(2)]  # noqa: SIM115
+        super().__init__(args, stdout=self._files[0], stderr=self._files[1], text=True, **kwargs)
+
+    def communicate(self, input=None, timeout=None) -> tuple[str, str]:  # noqa: A002 (Popen's API)
+        self.wait(timeout)
+        texts = []
+        for file in self._files:
+            file.seek(0)
+            texts.append(file.read())
+            file.close()
+        return texts[0], texts[1]
 
 
 def _catalog():

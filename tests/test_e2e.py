@@ -1,4 +1,5 @@
-"""E2E tier: the generated app's server against real PostgreSQL and Redis on loopback."""
+"""E2E tier: the generated app's server against real data servers on loopback: PostgreSQL, Redis,
+Memcached and RabbitMQ from Debian, MongoDB's wire protocol from FerretDB, and an Apache Kafka broker."""
 
 from __future__ import annotations
 
@@ -18,17 +19,20 @@ import pytest
 
 from matrix import Variant, implemented, load_extension, supported_services
 from runtimes import Driver, healthcheck
-from servers import Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
+from servers import FerretDB, Kafka, Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 
 
 def get(port: int, path: str) -> tuple[int, str]:
+    """(status, body); (0, "timed out") when no answer came within 5 s."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+    except TimeoutError:
+        return 0, "timed out"
 
 
 def wait_ready(port: int, expected: int, timeout: float = 15.0) -> tuple[int, str]:
@@ -216,9 +220,8 @@ def test_node_app_migrates_uses_its_services_and_passes_its_healthcheck(render, 
     assert levels <= {"DEBUG", "INFO", "WARN", "ERROR"}, levels
 
 
-# The services with a real server on this machine (MongoDB and Kafka have none: their real uses are
-# proven by each app's unit tests).
-INSTALLABLE = ("postgres", "redis", "memcached", "rabbitmq")
+# Every data service, each with a real server (FerretDB speaks MongoDB's wire protocol).
+INSTALLABLE = ("postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq")
 REAL = [
     Variant(rt, "kubernetes", "none", INSTALLABLE)
     for rt in implemented("runtime")
@@ -245,6 +248,14 @@ def post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
         return error.code, json.loads(body or b"{}")
 
 
+def publish(port: int, broker: str, message: str) -> int:
+    return post(port, f"/api/{broker}/events", {"message": message})[0]
+
+
+def events(port: int, broker: str) -> dict:
+    return json.loads(get(port, f"/api/{broker}/events")[1])
+
+
 def eventually(fn, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -261,6 +272,8 @@ def every_server():
         "redis": Redis().start(),
         "memcached": Memcached().start(),
         "rabbitmq": RabbitMQ().start(),
+        "mongodb": FerretDB().start(),
+        "kafka": Kafka().start(),
     }
     yield servers
     for server in servers.values():
@@ -268,9 +281,10 @@ def every_server():
 
 
 @pytest.mark.parametrize("variant", REAL, ids=[v.runtime for v in REAL])
-def test_every_installable_service_is_used_for_real_and_gates_readiness(render, built, every_server, variant):
-    """PostgreSQL, Redis, Memcached and RabbitMQ: the migration step (with DATABASE_URL alone, twice:
-    it is idempotent), one real use each, and readiness per server, for every runtime that has them."""
+def test_every_service_is_used_for_real_and_gates_readiness(render, built, every_server, variant):
+    """All six data services: the migration step (with DATABASE_URL alone, twice: it is idempotent),
+    one real use each, and per server: stopped, /readyz is 503 naming it and its use 503 naming it;
+    started again, the app recovers without a restart."""
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
@@ -286,6 +300,8 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
         "REDIS_URL": every_server["redis"].url,
         "MEMCACHED_SERVERS": every_server["memcached"].url,
         "RABBITMQ_URL": every_server["rabbitmq"].url,
+        "MONGODB_URL": every_server["mongodb"].url,
+        "KAFKA_BROKERS": every_server["kafka"].url,
     }
     proc = driver.start(project, env)
     try:
@@ -301,32 +317,43 @@ def test_every_installable_service_is_used_for_real_and_gates_readiness(render, 
         second = json.loads(get(port, "/api/memcached/greeting")[1])
         assert first["cached"] is False and second == {**first, "cached": True}
 
-        assert post(port, "/api/rabbitmq/events", {})[0] == 422, "an event needs a message"
-        status, _ = eventually(
-            lambda: (s := post(port, "/api/rabbitmq/events", {"message": "hello"}))[0] == 202 and s
-        )
-        assert status == 202
-        consumed = eventually(lambda: json.loads(get(port, "/api/rabbitmq/events")[1])["consumed"] >= 1)
-        assert consumed, "the background consumer must receive the published event"
-        assert json.loads(get(port, "/api/rabbitmq/events")[1]) == {"consumed": 1, "last": "hello"}
+        assert post(port, "/api/mongodb/notes", {"text": "first"}) == (200, {"notes": 1})
+        assert post(port, "/api/mongodb/notes", {})[0] == 422, "a note needs text"
+        for broker in ("rabbitmq", "kafka"):
+            assert post(port, f"/api/{broker}/events", {})[0] == 422, "an event needs a message"
+            assert publish(port, broker, "hello") == 202, broker
+            consumed = eventually(lambda b=broker: events(port, b)["consumed"] >= 1, timeout=60)
+            assert consumed, f"the {broker} consumer must receive the published event"
+            assert events(port, broker) == {"consumed": 1, "last": "hello"}
 
-        for name in ("memcached", "rabbitmq", "postgres", "redis"):
+        uses = {
+            "postgres": lambda: post(port, "/api/postgres/visits"),
+            "mongodb": lambda: post(port, "/api/mongodb/notes", {"text": "down"}),
+            "redis": lambda: post(port, "/api/redis/hits"),
+            "memcached": lambda: (lambda answer: (answer[0], json.loads(answer[1])))(
+                get(port, "/api/memcached/greeting")
+            ),
+            "kafka": lambda: post(port, "/api/kafka/events", {"message": "down"}),
+            "rabbitmq": lambda: post(port, "/api/rabbitmq/events", {"message": "down"}),
+        }
+        for name in ("memcached", "rabbitmq", "kafka", "mongodb", "postgres", "redis"):
             server = every_server[name]
             server.stop()
             status, body = wait_ready(port, 503)
             assert status == 503 and json.loads(body)["checks"][name] != "ok", (name, body)
+            status, problem = uses[name]()
+            assert status == 503 and problem.get("detail") == f"{name} is unavailable", (name, problem)
             server.start()
             status, body = wait_ready(port, 200, timeout=60)
             assert status == 200, (name, body)
 
-        # After its broker came back, the consumer reconnects: events flow again.
-        again = {"message": "again"}
-        status, _ = eventually(
-            lambda: (s := post(port, "/api/rabbitmq/events", again))[0] == 202 and s, timeout=30
-        )
-        assert status == 202
-        assert eventually(lambda: json.loads(get(port, "/api/rabbitmq/events")[1])["last"] == "again")
+        # After their brokers came back, the consumers reconnect: events flow again.
+        for broker in ("rabbitmq", "kafka"):
+            status = eventually(lambda b=broker: publish(port, b, "again") == 202, timeout=60)
+            assert status, f"publishing to {broker} must recover"
+            assert eventually(lambda b=broker: events(port, b)["last"] == "again", timeout=60), broker
         assert post(port, "/api/postgres/visits") == (200, {"visits": 3}), "the table survives a restart"
+        assert post(port, "/api/mongodb/notes", {"text": "again"}) == (200, {"notes": 2})
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
