@@ -37,7 +37,8 @@ func newHandler(cfg Config, logger *slog.Logger, m *metrics, clients []client) h
 	return instrument(mux, m, logger)
 }
 
-// readyResponse is the /readyz body: "ok" per data service, or why it is not reachable.
+// readyResponse is the /readyz body: "ok" or "unavailable" per data service (why goes to the log:
+// a driver's error names hosts and ports).
 type readyResponse struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
@@ -61,17 +62,21 @@ func readyHandler(timeout time.Duration, clients []client, m *metrics, logger *s
 		}
 		wg.Wait()
 
-		body := readyResponse{Status: "ok", Checks: results}
+		body := readyResponse{Status: "ok", Checks: make(map[string]string, len(results))}
+		failed := make(map[string]string)
 		for name, result := range results {
 			up := 1.0
+			body.Checks[name] = "ok"
 			if result != "ok" {
 				up = 0
 				body.Status = "unavailable"
+				body.Checks[name] = "unavailable"
+				failed[name] = result
 			}
 			m.dependencyUp.WithLabelValues(name).Set(up)
 		}
 		if body.Status != "ok" {
-			logger.WarnContext(r.Context(), "not ready", "checks", results)
+			logger.WarnContext(r.Context(), "not ready", "checks", failed)
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
