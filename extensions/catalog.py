@@ -296,10 +296,14 @@ RUNTIMES: dict[str, dict] = {
                 {"group": "org.flywaydb", "artifact": "flyway-database-postgresql"},
                 {"group": "org.postgresql", "artifact": "postgresql", "scope": "runtime"},
             ],
-            "mongodb": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-data-mongodb"}],
+            "mongodb": [
+                {"group": "org.springframework.boot", "artifact": "spring-boot-starter-data-mongodb"}
+            ],
             "redis": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-data-redis"}],
             # XMemcached: the maintained Java memcached client (Spring Boot has no starter).
-            "memcached": [{"group": "com.googlecode.xmemcached", "artifact": "xmemcached", "version": "2.4.9"}],
+            "memcached": [
+                {"group": "com.googlecode.xmemcached", "artifact": "xmemcached", "version": "2.4.9"}
+            ],
             "kafka": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-kafka"}],
             "rabbitmq": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-amqp"}],
         },
