@@ -282,9 +282,8 @@ def test_old_release_answers_render_with_run_update_api(template_repo, tmp_path)
     assert "## Runtime contract" in (project / "README.md").read_text()
 
 
-def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
-    """A real release pair: v0.1.0 (asked `secrets_backend`) to the working tree (asks `secrets`)."""
-    repo = tmp_path / "template"
+def release_pair(repo: Path, old: str) -> Path:
+    """A clone of this repo at `repo` with a real old commit as v0.1.0 and the working tree as v0.2.0."""
     git(ROOT, "worktree", "prune")
     proc = subprocess.run(
         ["git", "clone", "-q", "--no-checkout", str(ROOT), str(repo)],
@@ -293,14 +292,20 @@ def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    git(repo, "tag", "v0.1.0", FIRST_RELEASE)
-    git(repo, "checkout", "-q", "-b", "next", FIRST_RELEASE)
+    git(repo, "tag", "v0.1.0", old)
+    git(repo, "checkout", "-q", "-b", "next", old)
     for path in repo.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     copy_working_tree(repo)
     commit_all(repo, "next release")
     git(repo, "tag", "v0.2.0")
+    return repo
+
+
+def test_migration_from_the_first_release_renames_the_secrets_answer(tmp_path):
+    """A real release pair: v0.1.0 (asked `secrets_backend`) to the working tree (asks `secrets`)."""
+    repo = release_pair(tmp_path / "template", FIRST_RELEASE)
 
     project = generate(repo, tmp_path / "project", {"secrets_backend": "kubernetes"})
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["secrets_backend"] == "kubernetes"
@@ -321,23 +326,7 @@ def test_java_repo_moves_to_spring_boot_keeping_its_own_files(tmp_path):
     """A real release pair: a Java repo generated before the move updates to the working tree. The old
     hand-built sources go, Spring Boot's arrive, the developer's own class and ignore rule stay, there
     is no conflict, and the updated app builds with Maven."""
-    repo = tmp_path / "template"
-    git(ROOT, "worktree", "prune")
-    proc = subprocess.run(
-        ["git", "clone", "-q", "--no-checkout", str(ROOT), str(repo)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    git(repo, "tag", "v0.1.0", BEFORE_SPRING_BOOT)
-    git(repo, "checkout", "-q", "-b", "next", BEFORE_SPRING_BOOT)
-    for path in repo.iterdir():
-        if path.name != ".git":
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    copy_working_tree(repo)
-    commit_all(repo, "next release")
-    git(repo, "tag", "v0.2.0")
+    repo = release_pair(tmp_path / "template", BEFORE_SPRING_BOOT)
 
     answers = {**DEFAULT.answers, "runtime": "java", "data_services": ["postgres"]}
     project = generate(repo, tmp_path / "project", answers)
