@@ -93,12 +93,18 @@ RUNTIMES: dict[str, dict] = {
             # "direct" goes to pyproject.toml as ranges; "lock" is the exact, resolved set that
             # requirements.lock pins for reproducible images (resolved together, per service).
             "base": {
-                "direct": ["fastapi>=0.165,<1", "uvicorn>=0.30,<1", "prometheus-client>=0.20,<1"],
+                "direct": [
+                    "fastapi>=0.165,<1",
+                    "uvicorn>=0.30,<1",
+                    "prometheus-client>=0.20,<1",
+                    "ecs-logging>=2.2,<3",
+                ],
                 "lock": [
                     "annotated-doc==0.0.7",
                     "annotated-types==0.8.0",
                     "anyio==4.16.0",
                     "click==8.5.1",
+                    "ecs-logging==2.3.0",
                     "fastapi==0.165.0",
                     "h11==0.16.0",
                     "idna==3.20",
@@ -181,8 +187,14 @@ RUNTIMES: dict[str, dict] = {
         # package.json ranges, per part; package-lock.json is cut from extensions/node-lock.json, one
         # lockfile resolved for every part together (scripts/node_lock.py regenerates it after a change).
         "npm": {
-            # Fastify: routing, JSON Schema body validation (Ajv) and pino logging in one framework.
-            "base": {"fastify": "^5.12.8", "pino": "^10.4.0", "prom-client": "^15.1.3"},
+            # Fastify: routing, JSON Schema body validation (Ajv) and pino logging in one framework;
+            # Elastic's ECS formatter for pino writes the contract's log schema.
+            "base": {
+                "fastify": "^5.12.8",
+                "pino": "^10.4.0",
+                "@elastic/ecs-pino-format": "^1.5.0",
+                "prom-client": "^15.1.3",
+            },
             "postgres": {"pg": "^8.23.1"},
             "mongodb": {"mongodb": "^7.9.1"},
             "redis": {"redis": "^6.3.1"},

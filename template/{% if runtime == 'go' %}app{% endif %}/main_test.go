@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -180,21 +182,60 @@ func TestRunAndShutdown(t *testing.T) {
 }
 
 // TestConfigErrorsExitWith2: a malformed setting stops start-up with exit status 2 and one JSON
-// line, msg "invalid configuration", naming the variable; other failures exit 1.
+// ECS line, message "invalid configuration", naming the variable; other failures exit 1.
 func TestConfigErrorsExitWith2(t *testing.T) {
 	env := serviceEnv("127.0.0.1:1")
 	env["PORT"] = "http"
 	err := run(context.Background(), getenvFrom(env), io.Discard)
 	var out strings.Builder
-	if code := exitCode(slog.New(slog.NewJSONHandler(&out, nil)), err); code != 2 {
+	if code := exitCode(newLogger(&out, Config{ServiceName: "test"}), err); code != 2 {
 		t.Fatalf("run with PORT=http: exit %d (error %v), want 2", code, err)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(out.String()), &line); err != nil ||
-		line["msg"] != "invalid configuration" || !strings.Contains(fmt.Sprint(line["error"]), "PORT") {
+		field(line, "message") != "invalid configuration" || !strings.Contains(fmt.Sprint(field(line, "error.message")), "PORT") {
 		t.Fatalf("logged %q, want one JSON line naming PORT", out.String())
 	}
 	if code := exitCode(slog.New(slog.NewJSONHandler(io.Discard, nil)), errors.New("listen: in use")); code != 1 {
 		t.Fatalf("a runtime failure exits %d, want 1", code)
 	}
+}
+
+// TestLogsAreECS: one JSON object per line in the Elastic Common Schema, the level in lower case.
+func TestLogsAreECS(t *testing.T) {
+	var out bytes.Buffer
+	logger := newLogger(&out, Config{ServiceName: "svc", Version: "1.2.3", LogLevel: slog.LevelInfo})
+	logger.Warn("hello", errorAttr(errors.New("boom")))
+	logger.Debug("below the level")
+	var line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("logged %q: %v", out.String(), err)
+	}
+	stamp, _ := line["@timestamp"].(string)
+	if _, err := time.Parse("2006-01-02T15:04:05.000Z", stamp); err != nil {
+		t.Fatalf("@timestamp %q is not UTC with milliseconds", stamp)
+	}
+	delete(line, "@timestamp")
+	want := map[string]any{
+		"log.level":   "warn",
+		"message":     "hello",
+		"ecs.version": ecsVersion,
+		"service":     map[string]any{"name": "svc", "version": "1.2.3"},
+		"error":       map[string]any{"message": "boom"},
+	}
+	if !reflect.DeepEqual(line, want) {
+		t.Fatalf("logged %v, want %v", line, want)
+	}
+}
+
+// field reads an ECS field by its dotted name from a decoded log line, dotted or nested.
+func field(line map[string]any, name string) any {
+	if value, found := line[name]; found {
+		return value
+	}
+	prefix, rest, found := strings.Cut(name, ".")
+	if inner, ok := line[prefix].(map[string]any); ok && found {
+		return field(inner, rest)
+	}
+	return nil
 }
