@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,10 @@ var probePaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": 
 // newHandler routes the service's endpoints and wraps them with request metrics and logs.
 func newHandler(cfg Config, logger *slog.Logger, m *metrics, clients []client) http.Handler {
 	mux := http.NewServeMux()
+	// Any path no route matches: a 404 problem (the route label "unmatched").
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"service": cfg.ServiceName, "version": cfg.Version})
 	})
@@ -102,6 +107,21 @@ func probe(parent context.Context, c client, timeout time.Duration) string {
 	}
 }
 
+// problem is an RFC 9457 problem details body: the answer to every failed request.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// writeProblem answers status with a problem; detail never carries a driver's error.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+}
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -128,7 +148,7 @@ func instrument(next *http.ServeMux, m *metrics, logger *slog.Logger) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		serveRecovering(next, rec, r, logger)
 		elapsed := time.Since(start)
 
 		route := routeLabel(r.Pattern) // set by the ServeMux once it has matched a route
@@ -138,14 +158,36 @@ func instrument(next *http.ServeMux, m *metrics, logger *slog.Logger) http.Handl
 		if probePaths[route] {
 			level = slog.LevelDebug
 		}
-		logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
+		logger.Log(r.Context(), level, "request",
+			slog.Group("http",
+				slog.Group("request", "method", r.Method),
+				slog.Group("response", "status_code", rec.status)),
+			slog.Group("url", "path", r.URL.Path),
+			slog.Group("event", "duration", elapsed.Nanoseconds())) // ECS: nanoseconds
 	})
+}
+
+// serveRecovering runs the handler. A panic is an unexpected error: logged with its stack,
+// answered with a 500 problem, and counted like any other request.
+func serveRecovering(next http.Handler, w *statusRecorder, r *http.Request, logger *slog.Logger) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler { // net/http's own way to abort a response: let it through
+			panic(p)
+		}
+		logger.ErrorContext(r.Context(), "unhandled error",
+			slog.Group("error", "message", fmt.Sprint(p), "stack_trace", string(debug.Stack())))
+		writeProblem(w, http.StatusInternalServerError, "")
+	}()
+	next.ServeHTTP(w, r)
 }
 
 // routeLabel turns a ServeMux pattern ("GET /healthz") into a metric label ("/healthz").
 func routeLabel(pattern string) string {
-	if pattern == "" {
+	if pattern == "" || pattern == "/" {
 		return "unmatched"
 	}
 	if _, path, found := strings.Cut(pattern, " "); found {

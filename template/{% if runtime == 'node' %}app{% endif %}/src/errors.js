@@ -15,16 +15,21 @@ export class Unavailable extends Error {
 }
 
 /**
- * Run one use of a data service; its failure becomes `Unavailable`.
+ * Run one use of a data service; its failure becomes `Unavailable`, unless `unexpected` says the
+ * service answered and the request itself was wrong (a bug: left as is, a 500).
  * @template T
  * @param {string} service
  * @param {() => Promise<T>} operation
+ * @param {(error: unknown) => boolean} [unexpected]
  * @returns {Promise<T>}
  */
-export async function using(service, operation) {
+export async function using(service, operation, unexpected = () => false) {
   try {
     return await operation();
   } catch (error) {
+    if (unexpected(error)) {
+      throw error;
+    }
     throw new Unavailable(service, error);
   }
 }
