@@ -57,6 +57,8 @@ JAVA_ENTRYPOINT = [
 RUNTIMES: dict[str, dict] = {
     "python": {
         "label": "Python",
+        # What `make install`, `make run` and `make migrate` need on a developer's machine.
+        "prerequisites": "Python 3.11 or newer with `venv` (Debian and Ubuntu: `python3-venv`)",
         "version": "3.12",
         "build_image": "python:3.12.7-slim-bookworm",
         "run_image": "python:3.12.7-slim-bookworm",
@@ -83,6 +85,7 @@ RUNTIMES: dict[str, dict] = {
             "lint": ".venv/bin/ruff check . && .venv/bin/ruff format --check .",
             "test": ".venv/bin/pytest -q",
             "run": ".venv/bin/python -m service",
+            "migrate": ".venv/bin/python -m service.migrate",
             "lock": (
                 "python3 -m venv .lock-venv && .lock-venv/bin/pip install --quiet -e . && "
                 ".lock-venv/bin/pip freeze --exclude-editable > requirements.lock; "
@@ -166,6 +169,7 @@ RUNTIMES: dict[str, dict] = {
     },
     "node": {
         "label": "Node.js",
+        "prerequisites": "Node.js 20.19 or newer with npm",
         "version": "22",
         # One pinned Debian image for both stages: the runtime stage deletes npm, corepack and yarn.
         "build_image": "node:22.23.3-bookworm-slim",
@@ -182,6 +186,7 @@ RUNTIMES: dict[str, dict] = {
             "lint": "npm run lint",
             "test": "npm test",
             "run": "node src/server.js",
+            "migrate": "node src/migrate.js",
             "lock": "npm install --package-lock-only --ignore-scripts",
         },
         # package.json ranges, per part; package-lock.json is cut from extensions/node-lock.json, one
@@ -227,6 +232,7 @@ RUNTIMES: dict[str, dict] = {
     },
     "go": {
         "label": "Go",
+        "prerequisites": "Go 1.26",
         "version": "1.26",
         "build_image": "golang:1.26.6-bookworm",
         "run_image": "gcr.io/distroless/static-debian12:nonroot",
@@ -264,12 +270,14 @@ RUNTIMES: dict[str, dict] = {
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
             "test": "go test ./...",
             "run": "go run .",
+            "migrate": "go run . -migrate",
             "lock": "go mod tidy",
         },
         "available": True,
     },
     "java": {
         "label": "Java",
+        "prerequisites": "a JDK 17 or newer and Maven 3.8 or newer",
         # The LTS release Debian 12 builds (openjdk-17) and Spring Boot 4 supports.
         "version": "17",
         "build_image": "maven:3.9.9-eclipse-temurin-17",
@@ -335,6 +343,7 @@ RUNTIMES: dict[str, dict] = {
             "lint": "mvn -B -q spotless:check verify -DskipTests",
             "test": "mvn -B -q test",
             "run": "java -jar target/app.jar",
+            "migrate": "java -jar target/app.jar migrate",
         },
         "available": True,
     },
@@ -374,6 +383,8 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": True,
         },
         "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
+        # The first request to try (the generated README's local walk-through).
+        "try": {"method": "POST", "path": "/api/postgres/visits"},
         "needs_migration": True,
         "json_body": False,
         "available": True,
@@ -399,6 +410,7 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": True,
         },
         "use": "a notes collection written and counted at POST /api/mongodb/notes",
+        "try": {"method": "POST", "path": "/api/mongodb/notes", "body": {"text": "hello"}},
         "needs_migration": False,
         "json_body": True,
         "available": True,
@@ -426,6 +438,7 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": True,
         },
         "use": "a hit counter incremented at POST /api/redis/hits",
+        "try": {"method": "POST", "path": "/api/redis/hits"},
         "needs_migration": False,
         "json_body": False,
         "available": True,
@@ -451,6 +464,7 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": True,
         },
         "use": "a greeting cached for 30 seconds at GET /api/memcached/greeting",
+        "try": {"method": "GET", "path": "/api/memcached/greeting"},
         "needs_migration": False,
         "json_body": False,
         "available": True,
@@ -503,6 +517,7 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": False,  # compose's two listeners do not apply in the cluster
         },
         "use": "events published at POST /api/kafka/events and consumed in the background",
+        "try": {"method": "POST", "path": "/api/kafka/events", "body": {"message": "hello"}},
         "needs_migration": False,
         "json_body": True,
         "available": True,
@@ -528,6 +543,7 @@ DATA_SERVICES: dict[str, dict] = {
             "inherit_container_env": True,
         },
         "use": "events published at POST /api/rabbitmq/events and consumed in the background",
+        "try": {"method": "POST", "path": "/api/rabbitmq/events", "body": {"message": "hello"}},
         "needs_migration": False,
         "json_body": True,
         "available": True,

@@ -234,6 +234,16 @@ FILTERS = {
 # --- derivation -----------------------------------------------------------------------------------
 
 
+def _curl(request: dict, port: int) -> str:
+    """The curl command a developer types for a data service's first request, against `make run`."""
+    words = ["curl"]
+    if request["method"] != "GET":
+        words += ["-X", request["method"]]
+    if "body" in request:
+        words += ["-H", "'Content-Type: application/json'", "-d", shlex.quote(json.dumps(request["body"]))]
+    return " ".join([*words, f"localhost:{port}{request['path']}"])
+
+
 def _service(key: str, slug: str) -> dict:
     entry = dict(catalog.DATA_SERVICES[key])
     entry["key"] = key
@@ -514,6 +524,8 @@ def derive(answers: dict) -> dict:
     chosen = answers.get("data_services") or []
     services = [_service(key, slug) for key in catalog.DATA_SERVICES if key in chosen]
     services = [_in_cloud(svc, answers["cloud"]) for svc in services]
+    for svc in services:
+        svc["curl"] = _curl(svc["try"], answers["app_port"])
     rt = dict(catalog.RUNTIMES[runtime])
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)
@@ -534,7 +546,11 @@ def derive(answers: dict) -> dict:
     migrating = [svc for svc in services if svc["needs_migration"]]
     migration = None
     if migrating and "migrate_command" in rt:
-        migration = {"command": rt["migrate_command"], "services": migrating}
+        migration = {
+            "command": rt["migrate_command"],
+            "local": rt["commands"]["migrate"],
+            "services": migrating,
+        }
     spec = service_spec(answers, rt, services, image_repository, env_names)
     return {
         "slug": slug,
