@@ -94,6 +94,12 @@ class Captured(subprocess.Popen):
         self._files = [tempfile.TemporaryFile(mode="w+", encoding="utf-8") for _ in range(2)]  # noqa: SIM115
         super().__init__(args, stdout=self._files[0], stderr=self._files[1], text=True, **kwargs)
 
+    def output_so_far(self) -> str:
+        """What the process has written to stdout until now, while it runs. (pread: the file's offset
+        is shared with the process, which keeps appending at it.)"""
+        fd = self._files[0].fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", errors="replace")
+
     def communicate(self, input=None, timeout=None) -> tuple[str, str]:  # noqa: A002 (Popen's API)
         self.wait(timeout)
         texts = []

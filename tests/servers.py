@@ -142,6 +142,19 @@ class Postgres:
             self._created = True
         return self
 
+    def sql(self, statement: str) -> str:
+        """Runs one SQL statement in the app's database as the app's user; its output, unaligned."""
+        return subprocess.run(
+            _as_postgres(
+                [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "app"]
+                + ["-v", "ON_ERROR_STOP=1", "-At", "-c", statement]
+            ),
+            env={**os.environ, "PGPASSWORD": "app"},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
     def stop(self) -> None:
         subprocess.run(
             _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "stop"]),
