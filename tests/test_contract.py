@@ -145,9 +145,15 @@ class App:
     proc: Captured
     stopped: dict = field(default_factory=dict)
 
-    def logs(self) -> list[dict]:
-        """Every line the app has logged so far, parsed and flattened."""
-        return parse_logs(self.proc.output_so_far())
+    def logs(self, until=None, timeout: float = 10.0) -> list[dict]:
+        """Every line the app has logged so far, parsed and flattened. With `until`, waits up to
+        `timeout` for the lines it accepts: some apps log a request after its response has left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = parse_logs(self.proc.output_so_far())
+            if until is None or until(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.1)
 
     def stop(self) -> dict:
         """SIGTERM, once: exit status, seconds to exit, and the final logs."""
@@ -275,8 +281,11 @@ def test_an_unexpected_error_is_a_500_problem_without_its_cause(app):
     finally:
         pg.sql("ALTER TABLE visits_away RENAME TO visits")
     assert call(app.port, "/api/postgres/visits", "POST", {}).json() == {"visits": before + 1}
-    errors = [line for line in app.logs() if line["log.level"] == "error"]
-    assert any("visits" in json.dumps(line) for line in errors), "the cause is logged at error"
+
+    def causes(lines: list[dict]) -> list[dict]:
+        return [line for line in lines if line["log.level"] == "error" and "visits" in json.dumps(line)]
+
+    assert causes(app.logs(until=causes)), "the cause is logged at error"
 
 
 def _families(port: int) -> dict:
@@ -308,11 +317,15 @@ def test_metrics_count_every_request_by_route_template_and_status(app):
     assert up == dict.fromkeys(SERVICES, 1.0)
 
 
+def index_requests(lines: list[dict]) -> list[dict]:
+    return [line for line in lines if line["message"] == "request" and line.get("url.path") == "/"]
+
+
 def test_log_lines_are_ecs_json_with_one_access_line_per_request(app):
     for _ in range(3):
         call(app.port, "/", headers={"User-Agent": "contract"})
     call(app.port, "/healthz")
-    lines = app.logs()
+    lines = app.logs(until=lambda lines: len(index_requests(lines)) >= 3)
     assert lines, "the app logs to stdout"
     for line in lines:
         missing = {"@timestamp", "log.level", "message", "ecs.version", "service.name"} - set(line)
@@ -323,7 +336,7 @@ def test_log_lines_are_ecs_json_with_one_access_line_per_request(app):
     own = [line for line in lines if line.get("service.version") == "9.8.7"]
     assert own and all(line["service.name"] == "contract-svc" for line in own)
     requests = [line for line in lines if line["message"] == "request"]
-    index = [line for line in requests if line["url.path"] == "/"]
+    index = index_requests(lines)
     assert len(index) >= 3, "one access line per request"
     for line in index:
         assert line["log.level"] == "info"
@@ -335,9 +348,13 @@ def test_log_lines_are_ecs_json_with_one_access_line_per_request(app):
 def test_a_request_continues_the_callers_trace_and_logs_its_ids(app):
     traceparent = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
     assert call(app.port, "/api/redis/hits", "POST", {}, headers={"traceparent": traceparent}).status == 200
-    (line,) = [
-        line for line in app.logs() if line["message"] == "request" and line.get("trace.id") == CALLER_TRACE
-    ]
+
+    def continued(lines: list[dict]) -> list[dict]:
+        return [
+            line for line in lines if line["message"] == "request" and line.get("trace.id") == CALLER_TRACE
+        ]
+
+    (line,) = continued(app.logs(until=continued))
     assert re.fullmatch(r"[0-9a-f]{16}", line["span.id"]) and line["span.id"] != CALLER_SPAN, line
     assert line["url.path"] == "/api/redis/hits"
 
