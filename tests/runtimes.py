@@ -78,8 +78,11 @@ class Driver:
         return command
 
     def _go_binary(self, project: Path) -> str:
+        """Built outside the project: renders are shared with the tiers that read what Copier wrote."""
         app = project / "app"
-        binary = app / "server"
+        out = Path(tempfile.gettempdir()) / "cn-template-go-servers" / str(abs(hash(str(project))))
+        out.mkdir(parents=True, exist_ok=True)
+        binary = out / "server"
         subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
         return str(binary)
 
