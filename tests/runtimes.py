@@ -77,6 +77,23 @@ class Driver:
             ]
         return command
 
+    def migrate(self, project: Path, env: dict[str, str], database_url: str) -> subprocess.CompletedProcess:
+        """Runs the migration step as compose, the initContainer and the Helm hook run it: with
+        DATABASE_URL as its only data-service setting."""
+        return subprocess.run(
+            self.migration(project),
+            cwd=project / "app",
+            env={**env, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    def base_env(self) -> dict[str, str]:
+        """env() without any data-service URL: each test sets the ones it means."""
+        return {key: value for key, value in self.env().items() if not key.endswith("_URL")}
+
     def _go_binary(self, project: Path) -> str:
         """Built outside the project: renders are shared with the tiers that read what Copier wrote."""
         app = project / "app"

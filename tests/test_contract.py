@@ -167,30 +167,21 @@ class App:
         return self.stopped
 
 
-def migrate(app_or_driver: Driver, project, env: dict, database_url: str) -> subprocess.CompletedProcess:
-    """The image's migration step as compose, the initContainer and the Helm hook run it: the
-    catalog's migrate_command with DATABASE_URL as the only data-service setting."""
-    return subprocess.run(
-        app_or_driver.migration(project),
-        cwd=project / "app",
-        env={**env, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def built_app(render, built, variant: Variant) -> tuple:
+    """The variant rendered and installed: (project, its driver, env without data-service URLs)."""
+    project = render(variant)
+    built(project, variant.runtime)
+    driver = Driver(variant.runtime)
+    return project, driver, driver.base_env()
 
 
 @pytest.fixture(scope="module", params=list(_params()))
 def app(request, render, built):
     variant = request.param
-    project = render(variant)
-    built(project, variant.runtime)
-    driver = Driver(variant.runtime)
+    project, driver, base = built_app(render, built, variant)
     servers = {"postgres": Postgres().start(), "redis": Redis().start(), "mongodb": FerretDB().start()}
     sink = OTLPSink()
-    base = {key: value for key, value in driver.env().items() if not key.endswith("_URL")}
-    step = migrate(driver, project, base, servers["postgres"].url)
+    step = driver.migrate(project, base, servers["postgres"].url)
     assert step.returncode == 0, step.stdout + step.stderr
     port = free_port()
     services = CATALOG.DATA_SERVICES
@@ -378,10 +369,7 @@ def test_sigterm_drains_flushes_spans_and_exits_cleanly(app):
 
 @pytest.mark.parametrize("variant", [p.values[0] for p in _params()], ids=implemented("runtime"))
 def test_a_missing_setting_exits_2_with_one_log_line_naming_it(render, built, variant):
-    project = render(variant)
-    built(project, variant.runtime)
-    driver = Driver(variant.runtime)
-    env = {key: value for key, value in driver.env().items() if not key.endswith("_URL")}
+    project, driver, env = built_app(render, built, variant)
     proc = subprocess.run(
         driver.server(project), cwd=project / "app", env=env, capture_output=True, text=True, timeout=60
     )
@@ -394,18 +382,15 @@ def test_a_missing_setting_exits_2_with_one_log_line_naming_it(render, built, va
 
 @pytest.mark.parametrize("variant", [p.values[0] for p in _params()], ids=implemented("runtime"))
 def test_the_migration_step_is_idempotent_and_needs_only_the_database_url(render, built, variant):
-    project = render(variant)
-    built(project, variant.runtime)
-    driver = Driver(variant.runtime)
-    base = {key: value for key, value in driver.env().items() if not key.endswith("_URL")}
+    project, driver, base = built_app(render, built, variant)
     pg = Postgres().start()
     try:
         for _ in range(2):
-            step = migrate(driver, project, base, pg.url)
+            step = driver.migrate(project, base, pg.url)
             assert step.returncode == 0, step.stdout + step.stderr
             assert parse_logs(step.stdout)[-1]["message"] == "migrated", step.stdout
         assert pg.sql("SELECT count(*) FROM visits").strip() == "0"
     finally:
         pg.remove()
-    refused = migrate(driver, project, base, "postgres://app:app@127.0.0.1:1/app?sslmode=disable")
+    refused = driver.migrate(project, base, "postgres://app:app@127.0.0.1:1/app?sslmode=disable")
     assert refused.returncode not in (0, 2), "an unreachable database fails the step (not a config error)"

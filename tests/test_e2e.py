@@ -47,15 +47,7 @@ def migrate_twice(driver: Driver, project, env: dict, database_url: str) -> None
     """The image's migration step as compose, the initContainer and the Helm hook run it: with
     DATABASE_URL alone, and twice, since it must be idempotent (it runs before every start)."""
     for _ in range(2):
-        migrate = subprocess.run(
-            driver.migration(project),
-            cwd=project / "app",
-            env={**env, "DATABASE_URL": database_url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        migrate = driver.migrate(project, env, database_url)
         assert migrate.returncode == 0, migrate.stdout + migrate.stderr
         assert json.loads(migrate.stdout.splitlines()[-1])["message"] == "migrated", migrate.stdout
 
@@ -202,7 +194,7 @@ def test_every_service_is_used_for_real_and_gates_readiness(render, built, every
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
-    base = {key: value for key, value in driver.env().items() if not key.endswith(("_URL", "_SERVERS"))}
+    base = {key: value for key, value in driver.base_env().items() if not key.endswith("_SERVERS")}
     migrate_twice(driver, project, base, every_server["postgres"].url)
     port = free_port()
     env = {
