@@ -162,14 +162,16 @@ def build(
         args += ["--file", str(dockerfile)]
     if no_cache:
         args.append("--no-cache")
-    previous = image_id(tag)
     with one_at_a_time("build"):
+        previous = image_id(tag)
         start = time.perf_counter()
         podman(*args, *extra, str(context))
         elapsed = time.perf_counter() - start
-    if previous and previous != image_id(tag):
-        # The image this tag named before is now untagged: drop it (its shared layers stay cached).
-        podman("rmi", previous, check=False)
+        if previous and previous != image_id(tag):
+            # The image this tag named before is now untagged: drop it (its shared layers stay
+            # cached). Under the lock: a build looking up its cached layers while rmi deletes
+            # one fails with "layer not known".
+            podman("rmi", previous, check=False)
     return elapsed
 
 
