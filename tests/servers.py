@@ -145,15 +145,47 @@ class Postgres:
     def sql(self, statement: str) -> str:
         """Runs one SQL statement in the app's database as the app's user; its output, unaligned."""
         return subprocess.run(
-            _as_postgres(
-                [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "app"]
-                + ["-v", "ON_ERROR_STOP=1", "-At", "-c", statement]
-            ),
+            [*self._psql(), "-c", statement],
             env={**os.environ, "PGPASSWORD": "app"},
             check=True,
             capture_output=True,
             text=True,
         ).stdout
+
+    def _psql(self) -> list[str]:
+        return _as_postgres(
+            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "app"]
+            + ["-v", "ON_ERROR_STOP=1", "-q", "-At"]
+        )
+
+    @contextlib.contextmanager
+    def locked(self, table: str):
+        """An ACCESS EXCLUSIVE lock on `table`, held in an open transaction for the block: every
+        query on the table waits until the block ends. Yields waiting(): how many queries wait for
+        a lock now, asked through the holding session (no new connection, so it answers at once)."""
+        holder = subprocess.Popen(
+            self._psql(),
+            env={**os.environ, "PGPASSWORD": "app"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def ask(statement: str) -> str:
+            holder.stdin.write(statement + "\n")
+            holder.stdin.flush()
+            return holder.stdout.readline().strip()
+
+        try:
+            holder.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
+            assert ask("SELECT 'locked';") == "locked", holder.stderr.read()
+            yield lambda: int(ask("SELECT count(*) FROM pg_locks WHERE NOT granted;"))
+        finally:
+            if holder.poll() is None:
+                holder.stdin.write("COMMIT;\n")
+                holder.stdin.close()
+            holder.wait(timeout=30)
 
     def stop(self) -> None:
         subprocess.run(

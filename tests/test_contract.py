@@ -11,12 +11,14 @@ line is flattened to dotted names first, and a name written both ways counts as 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -175,9 +177,23 @@ def built_app(render, built, variant: Variant) -> tuple:
     return project, driver, driver.base_env()
 
 
+def once_per_session(tmp_path_factory, variant: Variant) -> None:
+    """Under pytest-xdist, a runtime's app must start once per session: if its group split across
+    workers, the tests that rely on one app's history (counters, the trace, SIGTERM last) are not
+    checking what they say."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    marker = tmp_path_factory.getbasetemp().parent / f"contract-app-{variant.runtime}"
+    try:
+        marker.touch(exist_ok=False)
+    except FileExistsError:
+        pytest.fail(f"the {variant.runtime} app started on a second worker: its xdist group did not hold")
+
+
 @pytest.fixture(scope="module", params=list(_params()))
-def app(request, render, built):
+def app(request, render, built, tmp_path_factory):
     variant = request.param
+    once_per_session(tmp_path_factory, variant)
     project, driver, base = built_app(render, built, variant)
     servers = {"postgres": Postgres().start(), "redis": Redis().start(), "mongodb": FerretDB().start()}
     sink = OTLPSink()
@@ -351,9 +367,23 @@ def test_a_request_continues_the_callers_trace_and_logs_its_ids(app):
 
 
 def test_sigterm_drains_flushes_spans_and_exits_cleanly(app):
-    """Last: stops the app. Exit 0 (the JVM: 143) within the grace period, a final "stopped" line,
-    and the spans exported by then, the caller's trace among them, with the service's name."""
-    stopped = app.stop()
+    """Last: stops the app. SIGTERM arrives while a request waits on a lock in PostgreSQL: the app
+    keeps running until that request is answered (200), then exits 0 (the JVM: 143) within the
+    grace period, with a final "stopped" line and the spans exported by then, the caller's trace
+    among them, with the service's name. The lock is held well under the app's use timeout (the
+    readiness timeout here, 1 s, in Node)."""
+    with ThreadPoolExecutor(2) as pool, app.servers["postgres"].locked("visits") as waiting:
+        in_flight = pool.submit(call, app.port, "/api/postgres/visits", "POST")
+        deadline = time.monotonic() + 30
+        while waiting() == 0:
+            assert time.monotonic() < deadline and not in_flight.done(), "the request never reached the lock"
+            time.sleep(0.05)
+        stopping = pool.submit(app.stop)
+        time.sleep(0.4)
+        assert app.proc.poll() is None and not in_flight.done(), "SIGTERM must wait for in-flight requests"
+    answer = in_flight.result(timeout=30)
+    assert answer.status == 200 and "visits" in answer.json(), answer.body
+    stopped = stopping.result(timeout=60)
     assert stopped["returncode"] in app.driver.clean_exit_codes(), stopped["err"][-3000:]
     assert stopped["seconds"] < 25, "SIGTERM must stop the app within its grace period"
     lines = parse_logs(stopped["out"])
