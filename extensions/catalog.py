@@ -169,7 +169,7 @@ RUNTIMES: dict[str, dict] = {
     },
     "node": {
         "label": "Node.js",
-        "prerequisites": "Node.js 20.19 or newer with npm",
+        "prerequisites": "Node.js 22.13 or newer with npm",
         "version": "22",
         # One pinned Debian image for both stages: the runtime stage deletes npm, corepack and yarn.
         "build_image": "node:22.23.3-bookworm-slim",
@@ -227,7 +227,8 @@ RUNTIMES: dict[str, dict] = {
                 "prettier": "^3.10.1",
             },
         },
-        "engines": ">=20.19",
+        # The image's release line and newer: Node.js 20 reached its end of life in April 2026.
+        "engines": ">=22.13",
         "available": True,
     },
     "go": {
