@@ -169,7 +169,7 @@ RUNTIMES: dict[str, dict] = {
     },
     "node": {
         "label": "Node.js",
-        "prerequisites": "Node.js 22.13 or newer with npm",
+        "prerequisites": "Node.js 22.22 or newer with npm",
         "version": "22",
         # One pinned Debian image for both stages: the runtime stage deletes npm, corepack and yarn.
         "build_image": "node:22.23.3-bookworm-slim",
@@ -204,9 +204,9 @@ RUNTIMES: dict[str, dict] = {
             "mongodb": {"mongodb": "^7.9.1"},
             "redis": {"redis": "^6.3.1"},
             "memcached": {"memjs": "^1.3.2"},
-            # KafkaJS: npm's most used pure-JavaScript Kafka client (its last release is 2.2.4; the
-            # maintained alternatives need Node.js 22.22 or native librdkafka binaries).
-            "kafka": {"kafkajs": "^2.2.4"},
+            # @platformatic/kafka: a maintained pure-JavaScript client (KafkaJS, the most used one,
+            # has had no release since 2023; Confluent's needs native librdkafka binaries).
+            "kafka": {"@platformatic/kafka": "^2.12.1"},
             # amqplib with amqp-connection-manager: reconnects and re-declares after a broker restart.
             "rabbitmq": {"amqplib": "^2.3.1", "amqp-connection-manager": "^5.0.0"},
             # Traces over OTLP/HTTP: the 2.x SDK line (the 3.x line needs Node >= 22.15, and its
@@ -227,8 +227,9 @@ RUNTIMES: dict[str, dict] = {
                 "prettier": "^3.10.1",
             },
         },
-        # The image's release line and newer: Node.js 20 reached its end of life in April 2026.
-        "engines": ">=22.13",
+        # The image's release line and newer (Node.js 20 reached its end of life in April 2026), from
+        # the release @platformatic/kafka needs.
+        "engines": ">=22.22",
         "available": True,
     },
     "go": {

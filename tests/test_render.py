@@ -238,7 +238,7 @@ def test_node_package_json_and_lockfile_agree(render, variant):
         "mongodb": "mongodb",
         "redis": "redis",
         "memcached": "memjs",
-        "kafka": "kafkajs",
+        "kafka": "@platformatic/kafka",
         "rabbitmq": "amqplib",
     }
     for service, client in clients.items():
