@@ -122,8 +122,8 @@ RUNTIMES: dict[str, dict] = {
                 ],
             },
             "postgres": {
-                "direct": ["psycopg[binary]>=3.2,<4"],
-                "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9"],
+                "direct": ["psycopg[binary,pool]>=3.2,<4"],
+                "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9", "psycopg-pool==3.3.3"],
             },
             "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
             # redis needs async-timeout on Python < 3.11.3 (the app supports >= 3.11); harmless after.
