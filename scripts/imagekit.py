@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -148,6 +149,15 @@ def label(name: str, key: str) -> str | None:
     return (json.loads(proc.stdout.strip() or "null") or {}).get(key)
 
 
+# How a registry's transient failure reads in Maven, npm, pip and Go's output.
+NETWORK_FAILURE = re.compile(
+    r"Connection reset|connection reset by peer|ECONNRESET|ETIMEDOUT|EAI_AGAIN|Read timed out"
+    r"|ReadTimeoutError|TLS handshake timeout|i/o timeout|Temporary failure in name resolution"
+    r"|unexpected EOF|Premature end of Content-Length"
+)
+BUILD_ATTEMPTS = 3
+
+
 def build(
     context: Path,
     tag: str,
@@ -165,7 +175,16 @@ def build(
     with one_at_a_time("build"):
         previous = image_id(tag)
         start = time.perf_counter()
-        podman(*args, *extra, str(context))
+        for attempt in range(1, BUILD_ATTEMPTS + 1):
+            try:
+                podman(*args, *extra, str(context))
+                break
+            except RuntimeError as error:
+                # A registry's connection dropped mid-download is the network's fault, not the
+                # Dockerfile's: build again (the layers and cache mounts done so far are reused).
+                if attempt == BUILD_ATTEMPTS or not NETWORK_FAILURE.search(str(error)):
+                    raise
+                print(f"{tag}: a download failed, building again ({attempt}/{BUILD_ATTEMPTS})", flush=True)
         elapsed = time.perf_counter() - start
         if previous and previous != image_id(tag):
             # The image this tag named before is now untagged: drop it (its shared layers stay

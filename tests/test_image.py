@@ -10,8 +10,9 @@ services and with PostgreSQL + Redis (pointing at nothing: liveness must not dep
 - `podman stop` ends it within the grace period with the exit code the app really gives on SIGTERM;
 - it logs JSON lines to stdout.
 Image sizes are written to .benchmarks/image-sizes.json (scripts/bench_images.py compares them).
-Each builder stage reaches its own registry (PyPI, npm, the Go module proxy); Java's stand-in base
-carries the Maven repository.
+Each builder stage reaches its own registry (PyPI, npm, the Go module proxy, Maven Central), into the
+cache mounts the Dockerfiles declare: the second image of a runtime downloads only what the first did
+not. A build that fails on a dropped registry connection is built again (scripts/imagekit.py).
 """
 
 from __future__ import annotations
