@@ -12,8 +12,10 @@ For Python, also:
 - size against a reference Dockerfile in `docker init`'s style (one stage, pip into the system
   site-packages with pip's cache on a cache mount, same stand-in base, same lock); target <= 0.9x;
   and what each leaves behind: compilers, build tools, installers, package caches;
-- rebuild time after a source-only change against the build without cache (dependency layers
-  cached; median of --runs edits); target <= 0.25x (reported for every runtime, judged for Python).
+- rebuild time after a source-only change against the build without layer cache (`--no-cache`;
+  its downloads still come from the Dockerfile's cache mounts, so it measures the build's own work,
+  not the network); median of --runs edits; target <= 0.25x (reported for every runtime, judged for
+  Python).
 Needs root (podman here). Results also go to .benchmarks/images.json.
 """
 
@@ -38,7 +40,7 @@ from matrix import copy_working_tree  # noqa: E402
 ROOT = imagekit.ROOT
 START_TARGET = {"python": 1.0, "node": 1.0, "java": 1.0, "go": 0.2}
 SIZE_TARGET = 0.9
-REBUILD_TARGET = {"python": 0.25}  # the others' cold builds download nothing here: no target
+REBUILD_TARGET = {"python": 0.25}  # judged for Python only (the issue's target); the others reported
 # A source file of each runtime's app, and a comment line to append to it (a source-only change).
 SOURCE_EDIT = {
     "python": ("service/__init__.py", "# edit {i}\n"),
@@ -165,7 +167,10 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
         "start_to_ready_process": round(from_process, 3),
         "cold_build_seconds": round(cold, 1),
     }
-    # Rebuild after a source-only change: dependency layers come from the cache.
+    # Rebuild after a source-only change: dependency layers come from the cache. Here the build
+    # after a `--no-cache` one did not reuse its layers (it took as long): one plain build first,
+    # so the rebuilds reuse layers of this run, never ones an earlier run happened to leave.
+    imagekit.build(full, full_tag)
     rebuilds = []
     pattern, comment = SOURCE_EDIT[name]
     source = sorted(full.glob(pattern))[0]
@@ -226,8 +231,8 @@ def main() -> int:
         target = REBUILD_TARGET.get(name)
         judged = f"target <= {target}x: {verdict(row['rebuild_ratio'] <= target)}" if target else "no target"
         print(
-            f"  rebuild after a source-only change {row['rebuild_seconds']:.1f} s / cold build "
-            f"{row['cold_build_seconds']:.1f} s = {row['rebuild_ratio']:.2f}x ({judged})"
+            f"  rebuild after a source-only change {row['rebuild_seconds']:.1f} s / build without "
+            f"layer cache {row['cold_build_seconds']:.1f} s = {row['rebuild_ratio']:.2f}x ({judged})"
         )
         print(f"  left in the image: {row['leftovers']}")
         if "reference_size" in row:
