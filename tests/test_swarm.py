@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import subprocess
 from functools import cache
 from importlib import resources
@@ -21,6 +20,7 @@ import yaml
 
 from matrix import all_variants, edge_variants, load_extension, migrates
 from renderings import swarm_stack
+from support import tools
 
 EXT = load_extension()
 VARIANTS = all_variants()
@@ -106,10 +106,8 @@ def stack_violations(stack: dict, spec: dict) -> list[str]:
 
 
 def stack_config(path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    docker = shutil.which("docker")
-    assert docker, "the docker CLI (for `docker stack config`) is not installed"
     return subprocess.run(
-        [docker, "stack", "config", "--compose-file", str(path)],
+        [str(tools.docker_cli()), "stack", "config", "--compose-file", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -157,11 +155,9 @@ def test_docker_stack_config_accepts_the_stack(render, variant):
 
 
 def stack_config_files(paths: list[Path], env: dict | None = None) -> subprocess.CompletedProcess:
-    docker = shutil.which("docker")
-    assert docker, "the docker CLI (for `docker stack config`) is not installed"
     files = [arg for path in paths for arg in ("--compose-file", str(path))]
     return subprocess.run(
-        [docker, "stack", "config", *files],
+        [str(tools.docker_cli()), "stack", "config", *files],
         capture_output=True,
         text=True,
         check=False,

