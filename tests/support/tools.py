@@ -3,8 +3,8 @@
 checkov pins libraries that clash with the dev group, so it gets its own venv, built once per machine
 under ~/.cache/cn-template (scripts/test builds it up front; the tests build it when it is missing).
 Terraform itself comes from the machine; providers come from its filesystem mirror when there is one.
-Go tools (kustomize, promtool) are built from the Go module proxy at pinned versions, once per version,
-under ~/.cache/cn-template/bin.
+Go tools (kustomize, promtool, and the docker CLI for `docker stack config`) are built from the Go module
+proxy at pinned versions, once per version, under ~/.cache/cn-template/bin.
 The e2e tier's MongoDB and Kafka servers (tests/servers.py), which Debian does not package, are built the
 same way: FerretDB from the Go module proxy, Apache Kafka's jars from Maven Central, once per version.
 """
