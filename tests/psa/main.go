@@ -67,61 +67,52 @@ func main() {
 	fmt.Println(string(out))
 }
 
-// podOf decodes one object and returns its pod template, or a nil spec for other kinds.
+// templates maps each kind that carries a pod template to the decoder that finds it.
+var templates = map[string]func(json.RawMessage) (string, *corev1.PodTemplateSpec, error){
+	"Deployment":  template(func(o *appsv1.Deployment) (string, *corev1.PodTemplateSpec) { return o.Name, &o.Spec.Template }),
+	"StatefulSet": template(func(o *appsv1.StatefulSet) (string, *corev1.PodTemplateSpec) { return o.Name, &o.Spec.Template }),
+	"DaemonSet":   template(func(o *appsv1.DaemonSet) (string, *corev1.PodTemplateSpec) { return o.Name, &o.Spec.Template }),
+	"ReplicaSet":  template(func(o *appsv1.ReplicaSet) (string, *corev1.PodTemplateSpec) { return o.Name, &o.Spec.Template }),
+	"Job":         template(func(o *batchv1.Job) (string, *corev1.PodTemplateSpec) { return o.Name, &o.Spec.Template }),
+	"CronJob": template(func(o *batchv1.CronJob) (string, *corev1.PodTemplateSpec) {
+		return o.Name, &o.Spec.JobTemplate.Spec.Template
+	}),
+}
+
+// template decodes an object of type T and returns its name and pod template.
+func template[T any](of func(*T) (string, *corev1.PodTemplateSpec)) func(json.RawMessage) (string, *corev1.PodTemplateSpec, error) {
+	return func(raw json.RawMessage) (string, *corev1.PodTemplateSpec, error) {
+		var object T
+		if err := json.Unmarshal(raw, &object); err != nil {
+			return "", nil, err
+		}
+		name, tpl := of(&object)
+		return name, tpl, nil
+	}
+}
+
+// podOf decodes one object and returns its pod's metadata and spec, or a nil spec for other kinds.
 func podOf(raw json.RawMessage) (string, string, *metav1.ObjectMeta, *corev1.PodSpec, error) {
 	var head metav1.TypeMeta
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return "", "", nil, nil, err
 	}
-	var template *corev1.PodTemplateSpec
-	var name string
-	switch head.Kind {
-	case "Pod":
+	if head.Kind == "Pod" {
 		var pod corev1.Pod
 		if err := json.Unmarshal(raw, &pod); err != nil {
 			return "", "", nil, nil, err
 		}
 		return head.Kind, pod.Name, &pod.ObjectMeta, &pod.Spec, nil
-	case "Deployment":
-		var o appsv1.Deployment
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.Template
-	case "StatefulSet":
-		var o appsv1.StatefulSet
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.Template
-	case "DaemonSet":
-		var o appsv1.DaemonSet
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.Template
-	case "ReplicaSet":
-		var o appsv1.ReplicaSet
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.Template
-	case "Job":
-		var o batchv1.Job
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.Template
-	case "CronJob":
-		var o batchv1.CronJob
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return "", "", nil, nil, err
-		}
-		name, template = o.Name, &o.Spec.JobTemplate.Spec.Template
-	default:
+	}
+	decode, ok := templates[head.Kind]
+	if !ok {
 		return head.Kind, "", nil, nil, nil
 	}
-	return head.Kind, name, &template.ObjectMeta, &template.Spec, nil
+	name, tpl, err := decode(raw)
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	return head.Kind, name, &tpl.ObjectMeta, &tpl.Spec, nil
 }
 
 func fail(message string) {
