@@ -42,7 +42,10 @@ catalog = _load_sibling("catalog.py")
 npm_lock = _load_sibling("npm_lock.py")
 go_lock = _load_sibling("go_lock.py")
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# project_slug names Kubernetes objects: a Service's name is a DNS-1035 label (it starts with a letter),
+# and the prod overlay's namespace, <slug>-prod, must still fit a label's 63 characters.
+SLUG_MAX = 63 - len("-prod")
+SLUG = re.compile(rf"^[a-z]([-a-z0-9]{{0,{SLUG_MAX - 2}}}[a-z0-9])?$")
 MAX_NAME_LENGTH = 100
 
 
@@ -58,16 +61,16 @@ def name_error(value: Any) -> str:
     if any(unicodedata.category(ch).startswith("C") for ch in text):
         return "project_name must be a single line without control characters"
     if not dns_label(text):
-        return "project_name must contain at least one letter or digit (it seeds project_slug)"
+        return "project_name must contain at least one letter (it seeds project_slug)"
     return ""
 
 
 def slug_error(value: Any) -> str:
     text = str(value)
-    if not DNS_LABEL.match(text):
+    if not SLUG.match(text):
         return (
-            f"project_slug {text!r} is not a DNS-1123 label: use 1-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit (e.g. 'my-app')"
+            f"project_slug {text!r} is not a DNS label for Kubernetes names: use 1-{SLUG_MAX} lowercase "
+            "letters, digits and '-', a letter first and a letter or digit last (e.g. 'my-app')"
         )
     return ""
 
@@ -208,10 +211,12 @@ def dockerfile_str(value: Any) -> str:
 
 
 def dns_label(value: Any) -> str:
-    """Lowercase DNS-1123 label (max 63) derived from free text: 'My App!' -> 'my-app'."""
+    """A valid project_slug derived from free text: 'My App!' -> 'my-app', '1Password' -> 'password'
+    (lowercase, a letter first, at most SLUG_MAX characters)."""
     text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    return text[:63].rstrip("-")
+    text = re.sub(r"[^a-z0-9]+", "-", text)
+    text = re.sub(r"^[^a-z]+", "", text).strip("-")
+    return text[:SLUG_MAX].rstrip("-")
 
 
 FILTERS = {

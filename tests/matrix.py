@@ -217,7 +217,7 @@ HOSTILE = {
     "project_name": 'Café "Ops": #1 — naïve: 日本 ✓',
     "description": 'Line one: with "quotes" # and a hash\nline two: ${HOME} %{x} \\ back\n- yaml: [flow]',
     "owner": "group:default/plat'form: #team",
-    "project_slug": "a" * 63,
+    "project_slug": "a" * load_extension().SLUG_MAX,
 }
 
 # Answers that must stop at the prompt, and a fragment of the reason shown.
@@ -255,9 +255,18 @@ REFUSED = [
             ("secrets", "vault", "nomad"),
         ]
     ),
-    {"question": "project_slug", "answers": {"project_slug": "My_App"}, "message": "not a DNS-1123 label"},
-    {"question": "project_slug", "answers": {"project_slug": "a" * 64}, "message": "not a DNS-1123 label"},
-    {"question": "project_slug", "answers": {"project_slug": "-app"}, "message": "not a DNS-1123 label"},
+    {
+        "question": "project_slug",
+        "answers": {"project_slug": "My_App"},
+        "message": "not a DNS label for Kubernetes names",
+    },
+    {"question": "project_slug", "answers": {"project_slug": "a" * 59}, "message": "use 1-58 lowercase"},
+    {"question": "project_slug", "answers": {"project_slug": "9lives"}, "message": "a letter first"},
+    {
+        "question": "project_slug",
+        "answers": {"project_slug": "-app"},
+        "message": "not a DNS label for Kubernetes names",
+    },
     {"question": "project_name", "answers": {"project_name": ""}, "message": "must not be empty"},
     {"question": "project_name", "answers": {"project_name": "   "}, "message": "must not be empty"},
     {"question": "app_port", "answers": {"app_port": 80}, "message": "between 1024 and 65535"},

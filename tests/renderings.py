@@ -188,14 +188,16 @@ def chart_dir(project: Path) -> Path:
     return charts[0]
 
 
-def helm_render(chart: Path, values: dict | None = None, release: str | None = None) -> list[dict]:
+def helm_render(
+    chart: Path, values: dict | None = None, release: str | None = None, namespace: str = "default"
+) -> list[dict]:
     """`helm template` with the Helm 4 library: every manifest (test hooks included), parsed."""
     import helm_python as helm
 
     with helm.Chart.load(str(chart)) as loaded:
         # The release name the generated docs suggest: the chart name within Helm's 53 characters.
         name = release or chart.name[:53].rstrip("-")
-        rendered = loaded.render(values or {}, name=name, namespace="default", is_install=True)
+        rendered = loaded.render(values or {}, name=name, namespace=namespace, is_install=True)
     return [
         doc
         for path, text in sorted(rendered.items())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,9 +18,8 @@ import yaml
 from test_lint import METRICS, check_promql
 
 from conftest import rendered_files
-from crds import crd_problems, split
+from kube import dangling_references, validate_manifests, violations
 from matrix import ROOT, edge_variants, load_extension, migrates
-from policy import violations
 from renderings import chart_dir, helm_render
 
 EXT = load_extension()
@@ -81,17 +79,6 @@ def lint_findings(chart: Path, version: str, values: dict | None = None) -> list
     report = helm.lint(str(chart), values or {}, strict=True, kube_version=f"v{version}.0")
     # 1 = info ("icon is recommended"); strict lint fails on warnings (2) and errors (3).
     return [f"{m['path']}: {m['error']}" for m in report["messages"] if m["severity"] >= 2] + report["errors"]
-
-
-def validate_manifests(docs: list[dict], version: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    """kubernetes-validate --strict on the core objects (custom resources: crds.crd_problems)."""
-    manifest = tmp_path / "manifests.yaml"
-    manifest.write_text(yaml.safe_dump_all(split(docs)[0]))
-    tool = shutil.which("kubernetes-validate", path=f"{BIN}:{shutil.os.environ.get('PATH', '')}")
-    assert tool, "kubernetes-validate is not installed: run scripts/test"
-    return subprocess.run(
-        [tool, "--strict", "-k", f"{version}.0", str(manifest)], capture_output=True, text=True, check=False
-    )
 
 
 # --- what Copier writes ---------------------------------------------------------------------------
@@ -181,7 +168,7 @@ def test_chart_renders_schema_valid_and_restricted(render, variant, values, tmp_
     proc = validate_manifests(docs, kubernetes_version(project), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert violations(docs) == []
-    assert crd_problems(docs) == []
+    assert dangling_references(docs) == []
     kinds = [doc["kind"] for doc in docs]
     expected = {
         "ConfigMap",
@@ -320,7 +307,7 @@ def test_chart_scrapes_and_alerts_when_observability_is_on(render, variant):
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert {p["name"] for p in service["spec"]["ports"]} >= {e["port"] for e in monitor["spec"]["endpoints"]}
     assert monitor["spec"]["endpoints"][0]["path"] == EXT.catalog.METRICS_PATH
-    assert crd_problems(docs) == []
+    assert dangling_references(docs) == []
     (rule,) = rules
     alerts = [alert for group in rule["spec"]["groups"] for alert in group["rules"]]
     assert {alert["alert"] for alert in alerts} == {"HighErrorRate", "HighLatency", "NotReady"}
@@ -364,10 +351,10 @@ def test_lint_and_policy_catch_a_broken_chart(render, tmp_path):
 
 
 @pytest.mark.lint
-def test_a_63_character_slug_fits_helm_and_kubernetes_limits(render, tmp_path):
-    """Chart names may be 63 characters, release names 53: the suggested release and every object name
-    the chart renders still fit."""
-    slug = "a" * 62 + "b"
+def test_the_longest_slug_fits_helm_and_kubernetes_limits(render, tmp_path):
+    """Release names may be 53 characters: with the longest slug the prompt accepts, the suggested
+    release and every object name the chart renders still fit (a Pod's name is its hostname)."""
+    slug = "a" * (EXT.SLUG_MAX - 1) + "b"
     project = render({**HELM[0].answers, "project_slug": slug})
     chart = chart_dir(project)
     assert chart.name == slug
@@ -381,7 +368,7 @@ def test_a_63_character_slug_fits_helm_and_kubernetes_limits(render, tmp_path):
     docs = helm_render(chart, release=release)
     assert validate_manifests(docs, version, tmp_path).returncode == 0
     for doc in docs:
-        if doc["kind"] in {"Service", "Deployment"}:
+        if doc["kind"] in {"Service", "Deployment", "StatefulSet", "Pod"}:
             assert len(doc["metadata"]["name"]) <= 63, doc["metadata"]["name"]
         template = doc.get("spec", {}).get("template", {}).get("metadata", {})
         for labels in (doc["metadata"].get("labels", {}), template.get("labels", {})):

@@ -2,18 +2,19 @@
 
 The mesh puts the app's pods in Istio or Linkerd with mutual TLS required, opens the sidecar's ports
 in the NetworkPolicy and keeps the probes and Pod Security "restricted"; a secrets operator fills the
-very Secret, with the very keys, that the unchanged Deployment reads. Custom resources are checked by
-structure (crds.py): kubernetes-validate knows only the core schemas.
+very Secret, with the very keys, that the unchanged Deployment reads. The custom resources' schemas are
+the real CRDs' in the apiserver tier (tests/test_apiserver.py).
 """
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import yaml
 
-from crds import crd_problems
+from kube import dangling_references, vault_crd_problems, violations
 from matrix import load_extension, mesh_and_secrets_variants
-from policy import violations
 from renderings import chart_dir, helm_render, kustomize
 
 EXT = load_extension()
@@ -67,7 +68,7 @@ def test_mesh_joins_the_pods_requires_mtls_and_opens_the_sidecar_ports(render, v
     project = render(variant)
     mesh = derived(project)["mesh"]
     docs = manifests(project, variant.orchestrator)
-    assert violations(docs) == [] and crd_problems(docs) == []
+    assert violations(docs) == [] and dangling_references(docs) == []
     deployment = one(docs, "Deployment")
     template = deployment["spec"]["template"]
     assert mesh["pod_labels"].items() <= template["metadata"]["labels"].items()
@@ -164,7 +165,7 @@ def test_operator_fills_the_secret_the_unchanged_deployment_reads(render, varian
     project = render(variant)
     info = derived(project)["secrets_info"]
     docs = manifests(project, variant.orchestrator)
-    assert violations(docs) == [] and crd_problems(docs) == []
+    assert violations(docs) == [] and dangling_references(docs) == []
     refs = secret_refs(one(docs, "Deployment"))
     assert refs, "the variant has credentials"
     (name,) = {secret for secret, _ in refs}
@@ -220,7 +221,7 @@ def test_helm_secrets_provider_switches_with_values(render, provider):
     """The chart carries every backend's values: a team switches with one value, nothing else."""
     project = render(next(v for v in SECRETS if v.orchestrator == "helm" and v.cloud == "aws"))
     docs = manifests(project, "helm", {"secrets": {"provider": provider}})
-    assert crd_problems(docs) == [] and violations(docs) == []
+    assert dangling_references(docs) == [] and violations(docs) == []
     kinds = {d["kind"] for d in docs}
     assert ("ExternalSecret" in kinds) == (provider == "external-secrets")
     assert ("VaultStaticSecret" in kinds) == (provider == "vault")
@@ -246,22 +247,58 @@ def test_readme_explains_the_mesh_and_the_secrets(render, variant):
 # --- the checks above can fail ------------------------------------------------------------------------
 
 
-@pytest.mark.lint
-def test_crd_check_catches_typos_missing_fields_and_dangling_references(render):
-    import copy
+def secrets_variant(backend: str, cloud: str):
+    return next(
+        v
+        for v in SECRETS
+        if v.orchestrator == "kubernetes" and v.cloud == cloud and dict(v.extra)["secrets"] == backend
+    )
 
-    project = render(next(v for v in SECRETS if v.orchestrator == "kubernetes" and v.cloud == "aws"))
-    docs = manifests(project, "kubernetes")
-    assert crd_problems(docs) == []
-    for mutate, expected in [
-        (lambda d: one(d, "ExternalSecret")["spec"].__setitem__("secretStorRef", {}), "unknown spec fields"),
-        (lambda d: one(d, "ExternalSecret")["spec"]["target"].pop("name"), "spec.target.name missing"),
-        (lambda d: one(d, "SecretStore")["metadata"].__setitem__("name", "other"), "names no SecretStore"),
+
+@pytest.mark.lint
+def test_reference_check_catches_a_dangling_store(render):
+    """A renamed SecretStore leaves the ExternalSecret naming nothing (the API server cannot know)."""
+    # on AWS: the release's own SecretStore (on `none` it reads the platform's ClusterSecretStore)
+    docs = manifests(render(secrets_variant("external-secrets", "aws")), "kubernetes")
+    assert dangling_references(docs) == []
+    broken = copy.deepcopy(docs)
+    one(broken, "SecretStore")["metadata"]["name"] = "other"
+    (problem,) = dangling_references(broken)
+    assert problem.endswith("spec.secretStoreRef.name names no SecretStore of this release")
+
+
+@pytest.mark.lint
+def test_vault_check_catches_typos_missing_fields_and_dangling_references(render):
+    """The Vault Secrets Operator's resources, checked by structure (kube.py says why not by CRD)."""
+    docs = manifests(render(secrets_variant("vault", "none")), "kubernetes")
+    assert vault_crd_problems(docs) == [] and dangling_references(docs) == []
+    for mutate, check, expected in [
         (
-            lambda d: one(d, "ExternalSecret").__setitem__("apiVersion", "external-secrets.io/v1beta1"),
-            "unknown",
+            lambda d: one(d, "VaultStaticSecret")["spec"].__setitem__("mountt", "kv"),
+            vault_crd_problems,
+            "unknown spec fields",
+        ),
+        (
+            lambda d: one(d, "VaultStaticSecret")["spec"]["destination"].pop("name"),
+            vault_crd_problems,
+            "spec.destination.name missing",
+        ),
+        (
+            lambda d: one(d, "VaultStaticSecret")["spec"].__setitem__("type", "kv-v3"),
+            vault_crd_problems,
+            "not one of",
+        ),
+        (
+            lambda d: one(d, "VaultAuth").__setitem__("apiVersion", "secrets.hashicorp.com/v1"),
+            vault_crd_problems,
+            "unknown custom resource",
+        ),
+        (
+            lambda d: one(d, "VaultConnection")["metadata"].__setitem__("name", "other"),
+            dangling_references,
+            "names no VaultConnection",
         ),
     ]:
         broken = copy.deepcopy(docs)
         mutate(broken)
-        assert any(expected in problem for problem in crd_problems(broken)), expected
+        assert any(expected in problem for problem in check(broken)), expected

@@ -148,7 +148,7 @@ def test_cli_refuses_a_bad_slug_with_a_clear_message(tmp_path):
         text=True,
         check=False,
     )
-    assert "project_slug 'My_App' is not a DNS-1123 label" in proc.stderr
+    assert "project_slug 'My_App' is not a DNS label for Kubernetes names" in proc.stderr
     assert not out.exists()
 
 

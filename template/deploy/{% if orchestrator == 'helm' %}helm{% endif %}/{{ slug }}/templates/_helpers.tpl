@@ -28,10 +28,11 @@ release name already contains it; at most 63 characters.
 {{- end }}
 
 {{/*
-Chart name and version, for the helm.sh/chart label.
+Chart name and version, for the helm.sh/chart label: at most 63 characters, ending with a letter or
+digit (cut at 63, "name-0.1.0" can end in "-0." otherwise, which the API server refuses).
 */}}
 {{- define "app.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- regexReplaceAll "[-_.]+$" (printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63) "" }}
 {{- end }}
 
 {{/*
