@@ -846,6 +846,18 @@ MESHES: dict[str, dict] = {
             "a PeerAuthentication in STRICT mode and an AuthorizationPolicy that admits mesh identities only"
         ),
         "docs": "https://istio.io/latest/docs/setup/additional-setup/cni/",
+        # A Prometheus outside the mesh is refused on the app's port (mutual TLS only). Istio's
+        # documented answer is metrics merging: at injection Istio reads the pod's prometheus.io
+        # annotations, and its agent serves the app's metrics with the sidecar's own on port 15020,
+        # which the sidecar does not intercept. The ServiceMonitor scrapes that port through the Service.
+        "metrics": {
+            "port": 15020,
+            "port_name": "http-metrics",
+            "path": "/stats/prometheus",
+            "how": "Istio's metrics merging: the sidecar's agent serves the app's metrics with its own on "
+            "port 15020, outside mutual TLS, and the ServiceMonitor scrapes that port",
+            "docs": "https://istio.io/latest/docs/ops/integrations/prometheus/#option-1-metrics-merging",
+        },
     },
     "linkerd": {
         "label": "Linkerd",
@@ -876,6 +888,14 @@ MESHES: dict[str, dict] = {
         "cni_why": 'its linkerd-init container needs NET_ADMIN and NET_RAW, which "restricted" forbids',
         "policy": "the default inbound policy all-authenticated on its pods",
         "docs": "https://linkerd.io/2/features/cni/",
+        # all-authenticated admits meshed clients only: Linkerd's documented answer is a meshed
+        # Prometheus (linkerd-viz's is), whose scrapes arrive over mutual TLS through port 4143.
+        "metrics": {
+            "how": "a meshed Prometheus: all-authenticated admits meshed clients only, so inject your "
+            "Prometheus (linkerd.io/inject: enabled on its pods; linkerd-viz's Prometheus already is) "
+            "and its scrapes arrive over mutual TLS",
+            "docs": "https://linkerd.io/2/tasks/external-prometheus/",
+        },
     },
 }
 

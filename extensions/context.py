@@ -358,7 +358,14 @@ def _orchestrator(key: str, slug: str) -> dict:
 def _mesh(answers: dict) -> dict:
     """The service mesh the app's pods join ("none": no mesh), with what each layer renders for it."""
     key = str(answers.get("service_mesh") or "none")
-    entry = {"pod_labels": {}, "pod_annotations": {}, "test_pod_annotations": {}, "ingress": [], "egress": []}
+    entry = {
+        "pod_labels": {},
+        "pod_annotations": {},
+        "test_pod_annotations": {},
+        "ingress": [],
+        "egress": [],
+        "metrics": {},
+    }
     entry.update(catalog.MESHES[key])
     entry["key"] = key
     entry["enabled"] = key != "none"

@@ -306,7 +306,8 @@ def test_chart_scrapes_and_alerts_when_observability_is_on(render, variant):
     (monitor,) = monitors
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert {p["name"] for p in service["spec"]["ports"]} >= {e["port"] for e in monitor["spec"]["endpoints"]}
-    assert monitor["spec"]["endpoints"][0]["path"] == EXT.catalog.METRICS_PATH
+    mesh = EXT.derive(answers(project))["mesh"]  # Istio: the merged metrics (tests/test_mesh.py)
+    assert monitor["spec"]["endpoints"][0]["path"] == mesh["metrics"].get("path", EXT.catalog.METRICS_PATH)
     assert dangling_references(docs) == []
     (rule,) = rules
     alerts = [alert for group in rule["spec"]["groups"] for alert in group["rules"]]

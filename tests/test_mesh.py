@@ -146,6 +146,44 @@ def test_helm_test_pod_joins_the_mesh_and_mesh_can_be_switched_off(render, varia
     assert violations(off) == []
 
 
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", MESH, ids=ids(MESH))
+def test_prometheus_gets_the_metrics_the_way_the_mesh_documents(render, variant):
+    """Mutual TLS only refuses a Prometheus outside the mesh on the app's port. Istio: the ServiceMonitor
+    scrapes the metrics the sidecar's agent merges (the app's, found through the pod's prometheus.io
+    annotations, and its own) on a port outside mutual TLS; Linkerd: a meshed Prometheus scrapes the
+    app's port. Either way the NetworkPolicy admits the scrape from Prometheus's namespace."""
+    project = render(variant)
+    mesh = derived(project)["mesh"]
+    docs = manifests(project, variant.orchestrator)
+    deployment, service, monitor = one(docs, "Deployment"), one(docs, "Service"), one(docs, "ServiceMonitor")
+    template = deployment["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    (app_port,) = [port["containerPort"] for port in container["ports"]]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    (scraped,) = [port for port in service["spec"]["ports"] if port["name"] == endpoint["port"]]
+    annotations = template["metadata"]["annotations"]
+    if "port" in mesh["metrics"]:
+        assert (
+            scraped["targetPort"] == mesh["metrics"]["port"] and endpoint["path"] == mesh["metrics"]["path"]
+        )
+        target = mesh["metrics"]["port"]
+        # what the agent merges in: the app's own endpoint
+        assert annotations["prometheus.io/port"] == str(app_port)
+        assert annotations["prometheus.io/path"] == CATALOG.METRICS_PATH
+    else:
+        assert scraped["targetPort"] in ("http", app_port) and endpoint["path"] == CATALOG.METRICS_PATH
+        target = app_port
+    everywhere = [
+        rule
+        for rule in app_policy(docs, deployment)["spec"]["ingress"]
+        if rule["from"] == [{"namespaceSelector": {}}]
+    ]
+    assert target in ports(everywhere)
+    readme = " ".join((project / "README.md").read_text().split())
+    assert f"Prometheus gets the app's metrics through {mesh['metrics']['how']}" in readme
+
+
 # --- secrets operators --------------------------------------------------------------------------------
 
 
