@@ -1,7 +1,8 @@
 """The Swarm stack and the local compose.yaml: valid against the Compose Specification's JSON schema
-(the copy check-jsonschema vendors), accepted by `docker stack config` (Docker's own stack loader,
-offline), and hardened: non-root user, read-only root filesystem, every capability dropped,
-replicas, rolling update with rollback, resources, restart policy, health check, Swarm secrets.
+(the copy check-jsonschema vendors), the stack accepted by `docker stack config` (Docker's own stack
+loader, offline) and compose.yaml by `docker compose config` (Compose's own loader), and hardened:
+non-root user, read-only root filesystem, every capability dropped, replicas, rolling update with
+rollback, resources, restart policy, health check, Swarm secrets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from matrix import all_variants, edge_variants, load_extension, migrates
+from matrix import DEFAULT, all_variants, edge_variants, load_extension, migrates
 from renderings import swarm_stack
 from support import tools
 
@@ -119,6 +120,44 @@ def stack_config(path: Path, env: dict | None = None) -> subprocess.CompletedPro
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_compose_file_matches_the_compose_spec(render, variant):
     assert schema_errors(yaml.safe_load((render(variant) / "compose.yaml").read_text())) == []
+
+
+# compose.yaml depends on the runtime, the data services and observability, not on the orchestrator
+# or the cloud.
+COMPOSE_EDGE = [
+    v for v in edge_variants() if (v.orchestrator, v.cloud) == (DEFAULT.orchestrator, DEFAULT.cloud)
+]
+
+
+def compose_config(project: Path, compose_file: Path) -> subprocess.CompletedProcess:
+    """`docker compose config --quiet` with the pinned docker CLI and compose plugin (no daemon)."""
+    docker, env = tools.docker_with_compose()
+    command = [str(docker), "compose", "--project-directory", str(project), "-f", str(compose_file)]
+    return subprocess.run(
+        [*command, "config", "--quiet"], capture_output=True, text=True, check=False, env=env
+    )
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("variant", COMPOSE_EDGE, ids=[v.id for v in COMPOSE_EDGE])
+def test_compose_file_loads_in_docker_compose(render, variant):
+    """Compose's own loader (interpolation, validation, the build contexts) accepts compose.yaml with
+    no warning, as `make up` will run it."""
+    project = render(variant)
+    proc = compose_config(project, project / "compose.yaml")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+@pytest.mark.lint
+def test_docker_compose_refuses_a_broken_file(render, tmp_path):
+    """The check above can fail: an unknown key in a service is refused."""
+    project = render(COMPOSE_EDGE[0])
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    compose["services"]["app"]["restartt"] = "always"
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(yaml.safe_dump(compose))
+    proc = compose_config(project, broken)
+    assert proc.returncode != 0 and "restartt" in proc.stderr
 
 
 @pytest.mark.render

