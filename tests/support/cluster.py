@@ -85,6 +85,14 @@ class ControlPlane:
     # --- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> ControlPlane:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # no etcd or API server outlives a failed start
+            raise
+        return self
+
+    def _start(self) -> None:
         etcd_client, etcd_peer, secure = free_port(), free_port(), free_port()
         etcd_data = self.workdir / "etcd"
         self._spawn(
@@ -153,7 +161,6 @@ class ControlPlane:
         )
         self.version = json.loads(self.kubectl("version", "-o", "json").stdout)["serverVersion"]["gitVersion"]
         self._install_crds()
-        return self
 
     def stop(self) -> None:
         for process in reversed(self.processes):
