@@ -287,7 +287,9 @@ def test_prod_overlay_scrapes_and_alerts(render, variant):
     monitor = next(doc for doc in docs if doc["kind"] == "ServiceMonitor")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert {p["name"] for p in service["spec"]["ports"]} >= {e["port"] for e in monitor["spec"]["endpoints"]}
-    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    # Istio: the metrics its agent merges (tests/test_mesh.py)
+    mesh = EXT.derive(yaml.safe_load((project / ".copier-answers.yml").read_text()))["mesh"]
+    assert monitor["spec"]["endpoints"][0]["path"] == mesh["metrics"].get("path", "/metrics")
     rules = next(doc for doc in docs if doc["kind"] == "PrometheusRule")
     alerts = [rule for group in rules["spec"]["groups"] for rule in group["rules"]]
     suffixes = {"HighErrorRate", "HighLatency", "NotReady"}

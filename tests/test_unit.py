@@ -763,7 +763,7 @@ def test_macro_yaml_mapping_quotes_every_scalar(k8s):
 def test_macro_mesh_patches_label_the_pods_and_open_the_ports(k8s, mesh):
     info = ext.derive({**ANSWERS, "service_mesh": mesh})["mesh"]
     patches = yaml.safe_load(str(k8s.mesh_patches(info, "shop")))
-    deployment, policy = patches
+    deployment, policy, *metrics = patches
     assert deployment["target"] == {"kind": "Deployment", "name": "shop"}
     metadata = yaml.safe_load(deployment["patch"])["spec"]["template"]["metadata"]
     assert metadata.get("labels", {}) == info["pod_labels"]
@@ -772,6 +772,20 @@ def test_macro_mesh_patches_label_the_pods_and_open_the_ports(k8s, mesh):
     assert {op["path"] for op in ops} == {"/spec/ingress/-", "/spec/egress/-"}
     opened = {p["port"] for op in ops for p in op["value"]["ports"]}
     assert opened == {r["port"] for r in info["ingress"]} | {p for r in info["egress"] for p in r["ports"]}
+    if "port" in info["metrics"]:  # Istio: the Service and the ServiceMonitor point at the merged metrics
+        service, monitor = metrics
+        assert (service["target"], monitor["target"]) == (
+            {"kind": "Service", "name": "shop"},
+            {"kind": "ServiceMonitor", "name": "shop"},
+        )
+        (added,) = yaml.safe_load(service["patch"])
+        assert added["value"]["port"] == added["value"]["targetPort"] == info["metrics"]["port"]
+        assert {op["value"] for op in yaml.safe_load(monitor["patch"])} == {
+            info["metrics"]["port_name"],
+            info["metrics"]["path"],
+        }
+    else:
+        assert metrics == []
 
 
 @pytest.mark.parametrize("backend", ["external-secrets", "vault"])
