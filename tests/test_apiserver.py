@@ -18,7 +18,7 @@ import re
 
 import pytest
 import yaml
-from test_helm import OVERRIDE
+from test_helm import OVERRIDE, answers
 
 from kube import is_vault, vault_crd_problems
 from matrix import DEFAULT, HOSTILE, edge_variants, questions
@@ -62,10 +62,6 @@ def control_plane(tmp_path_factory):
     plane = ControlPlane(tmp_path_factory.mktemp("control-plane"), tools.crd_files()).start()
     yield plane
     plane.stop()
-
-
-def answers(project) -> dict:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
 def psa_version(project) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import helm_python as helm
@@ -28,7 +27,6 @@ IDS = [v.id for v in HELM]
 TEMPLATE_CHART = (
     ROOT / "template" / "deploy" / "{% if orchestrator == 'helm' %}helm{% endif %}" / "{{ slug }}"
 )
-BIN = Path(sys.executable).parent
 
 # A production-like override file: a release name, a pinned tag, an Ingress with TLS, fixed replicas.
 OVERRIDE = """
