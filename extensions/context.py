@@ -52,43 +52,79 @@ MAX_NAME_LENGTH = 100
 # --- validation (used by copier.yml validators; returns "" when the value is fine) ---------------
 
 
+# Copier shows a typed answer's error on one line, after "Validation error for question '<name>': ",
+# and cuts it at the terminal's width: each message fits 80 columns with that prefix (a unit test
+# holds every message to it), and the question's help carries the full rule.
+PROMPT_WIDTH = 80
+
+
 def name_error(value: Any) -> str:
     text = str(value)
     if not text.strip():
-        return "project_name must not be empty"
+        return "must not be empty"
     if len(text) > MAX_NAME_LENGTH:
-        return f"project_name must be at most {MAX_NAME_LENGTH} characters"
+        return f"at most {MAX_NAME_LENGTH} characters"
     if any(unicodedata.category(ch).startswith("C") for ch in text):
-        return "project_name must be a single line without control characters"
+        return "one line, without control characters"
     if not dns_label(text):
-        return "project_name must contain at least one letter (it seeds project_slug)"
+        return "needs a letter (it seeds the slug)"
     return ""
 
 
 def slug_error(value: Any) -> str:
     text = str(value)
-    if not SLUG.match(text):
-        return (
-            f"project_slug {text!r} is not a DNS label for Kubernetes names: use 1-{SLUG_MAX} lowercase "
-            "letters, digits and '-', a letter first and a letter or digit last (e.g. 'my-app')"
-        )
-    return ""
+    if SLUG.match(text):
+        return ""
+    if not text:
+        return "must not be empty"
+    if len(text) > SLUG_MAX:
+        return f"at most {SLUG_MAX} characters"
+    if not re.fullmatch(r"[-a-z0-9]+", text):
+        return "only a-z, 0-9 and '-'"
+    if not text[0].isalpha():
+        return "must start with a letter"
+    return "must end with a letter or digit"
 
 
 def port_error(value: Any) -> str:
     try:
         port = int(value)
     except (TypeError, ValueError):
-        return "app_port must be a number"
+        return "must be a number"
     if not 1024 <= port <= 65535:
-        return "app_port must be between 1024 and 65535 (the app runs as a non-root user)"
+        return "1024-65535: the app runs as non-root"
     return ""
 
 
 def registry_error(value: Any) -> str:
     text = str(value)
     if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*", text):
-        return f"image_registry {text!r} is not a valid registry/namespace (e.g. 'ghcr.io/acme')"
+        return "lowercase host[:port]/path"
+    return ""
+
+
+# Backstage entity references, `[<kind>:][<namespace>/]<name>` (ADR009), with the catalog's own rules
+# for each part: a namespace is a DNS label, a name is 1-63 of [a-zA-Z0-9] separated by one of -_.;
+# an owner is a Group or a User. tests/backstage checks rendered catalogs with @backstage/catalog-model.
+OWNER_KINDS = ("group", "user")
+ENTITY_NAMESPACE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+ENTITY_NAME = re.compile(r"[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*")
+
+
+def owner_error(value: Any) -> str:
+    text = str(value)
+    if not text.strip():
+        return "must not be empty"
+    kind, _, rest = text.rpartition(":") if ":" in text else ("", "", text)
+    namespace, _, name = rest.rpartition("/")
+    if ":" in kind or "/" in namespace:
+        return "use [kind:][namespace/]name"
+    if kind and kind.lower() not in OWNER_KINDS:
+        return "the kind of an owner is group or user"
+    if "/" in rest and not (len(namespace) <= 63 and ENTITY_NAMESPACE.fullmatch(namespace)):
+        return "namespace: a-z, 0-9 and '-', up to 63"
+    if not (len(name) <= 63 and ENTITY_NAME.fullmatch(name)):
+        return "name: 1-63 of a-zA-Z0-9 and -_. between"
     return ""
 
 
@@ -108,18 +144,19 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
+def on_kubernetes(orchestrator: Any) -> bool:
+    """Whether the orchestrator deploys to a Kubernetes cluster (the questions only a cluster has)."""
+    return str(orchestrator) in catalog.KUBERNETES_ORCHESTRATORS
+
+
 def kubernetes_only_error(question: str, value: Any, orchestrator: Any) -> str:
     """Why a service mesh or secrets backend cannot go with the orchestrator, or "" when it can."""
     table = {"service_mesh": catalog.MESHES, "secrets": catalog.SECRET_BACKENDS}[question]
     entry = table.get(str(value))
     if entry is None:
         return f"unknown {question} {value!r}"
-    if entry["needs_kubernetes"] and str(orchestrator) not in catalog.KUBERNETES_ORCHESTRATORS:
-        wanted = " or ".join(catalog.KUBERNETES_ORCHESTRATORS)
-        return (
-            f"{question} {value} needs orchestrator {wanted}: {entry['label']} runs in a Kubernetes "
-            f"cluster, and {orchestrator} deploys without one"
-        )
+    if entry["needs_kubernetes"] and not on_kubernetes(orchestrator):
+        return f"{value} needs {' or '.join(catalog.KUBERNETES_ORCHESTRATORS)}"
     return ""
 
 
@@ -141,8 +178,7 @@ def services_error(runtime: Any, services: Any) -> str:
     if not missing:
         return ""
     labels = ", ".join(catalog.DATA_SERVICES[key]["label"] for key in missing)
-    reason = entry.get("services_reason", "its client libraries are not wired yet")
-    return f"the {entry['label']} app does not support {labels} yet: {reason}"
+    return f"no {labels} in the {entry['label']} app yet"
 
 
 # --- quoting filters ------------------------------------------------------------------------------
@@ -233,6 +269,7 @@ FILTERS = {
     "slug_error": slug_error,
     "port_error": port_error,
     "registry_error": registry_error,
+    "owner_error": owner_error,
 }
 
 
@@ -672,3 +709,4 @@ class Filters(Extension):
         environment.globals["services_error"] = services_error
         environment.globals["default_services"] = default_services
         environment.globals["kubernetes_only_error"] = kubernetes_only_error
+        environment.globals["on_kubernetes"] = on_kubernetes

@@ -66,13 +66,25 @@ def _choice_env() -> jinja2.Environment:
     env.globals["unavailable_error"] = ext.unavailable_error
     env.globals["services_error"] = ext.services_error
     env.globals["kubernetes_only_error"] = ext.kubernetes_only_error
+    env.globals["on_kubernetes"] = ext.on_kubernetes
     return env
+
+
+def default_answers() -> dict:
+    """Every question's default that is a plain value (not itself a template)."""
+    return {
+        name: q["default"]
+        for name, q in questions().items()
+        if not (isinstance(q.get("default"), str) and "{{" in q["default"])
+    }
 
 
 @cache
 def choices(question: str) -> dict[str, str]:
-    """value -> refusal message ("" when implemented), in copier.yml order."""
+    """value -> refusal message ("" when implemented), in copier.yml order, with the other answers at
+    their defaults (a choice may depend on them: a mesh on the orchestrator)."""
     env = _choice_env()
+    context = default_answers()
     result = {}
     for entry in (
         questions()[question]["choices"].values()
@@ -80,7 +92,7 @@ def choices(question: str) -> dict[str, str]:
         else questions()[question]["choices"]
     ):
         if isinstance(entry, dict):
-            result[entry["value"]] = env.from_string(entry.get("validator", "")).render().strip()
+            result[entry["value"]] = env.from_string(entry.get("validator", "")).render(context).strip()
         else:
             result[str(entry)] = ""
     return result
@@ -216,7 +228,8 @@ DEFAULT = Variant(
 HOSTILE = {
     "project_name": 'Café "Ops": #1 — naïve: 日本 ✓',
     "description": 'Line one: with "quotes" # and a hash\nline two: ${HOME} %{x} \\ back\n- yaml: [flow]',
-    "owner": "group:default/plat'form: #team",
+    # the widest owner reference Backstage accepts: a kind in capitals, '.', '_' and '-' in its name
+    "owner": "Group:platform-team/" + "Ops_Team.2-x" * 5 + "abc",
     "project_slug": "a" * load_extension().SLUG_MAX,
 }
 
@@ -246,7 +259,7 @@ REFUSED = [
         {
             "question": question,
             "answers": {"orchestrator": orchestrator, question: value},
-            "message": f"{question} {value} needs orchestrator kubernetes or helm",
+            "message": f"{value} needs kubernetes or helm",
         }
         for question, value, orchestrator in [
             ("service_mesh", "istio", "nomad"),
@@ -255,25 +268,26 @@ REFUSED = [
             ("secrets", "vault", "nomad"),
         ]
     ),
+    {"question": "project_slug", "answers": {"project_slug": "My_App"}, "message": "only a-z, 0-9 and '-'"},
+    {"question": "project_slug", "answers": {"project_slug": "a" * 59}, "message": "at most 58 characters"},
+    {"question": "project_slug", "answers": {"project_slug": "9lives"}, "message": "start with a letter"},
+    {"question": "project_slug", "answers": {"project_slug": "-app"}, "message": "start with a letter"},
     {
         "question": "project_slug",
-        "answers": {"project_slug": "My_App"},
-        "message": "not a DNS label for Kubernetes names",
-    },
-    {"question": "project_slug", "answers": {"project_slug": "a" * 59}, "message": "use 1-58 lowercase"},
-    {"question": "project_slug", "answers": {"project_slug": "9lives"}, "message": "a letter first"},
-    {
-        "question": "project_slug",
-        "answers": {"project_slug": "-app"},
-        "message": "not a DNS label for Kubernetes names",
+        "answers": {"project_slug": "app-"},
+        "message": "end with a letter or digit",
     },
     {"question": "project_name", "answers": {"project_name": ""}, "message": "must not be empty"},
     {"question": "project_name", "answers": {"project_name": "   "}, "message": "must not be empty"},
-    {"question": "app_port", "answers": {"app_port": 80}, "message": "between 1024 and 65535"},
+    {"question": "app_port", "answers": {"app_port": 80}, "message": "1024-65535"},
     {
         "question": "image_registry",
         "answers": {"image_registry": "GHCR.io/Acme"},
-        "message": "not a valid registry",
+        "message": "lowercase host[:port]/path",
     },
-    {"question": "owner", "answers": {"owner": ""}, "message": "owner must not be empty"},
+    {"question": "owner", "answers": {"owner": ""}, "message": "must not be empty"},
+    {"question": "owner", "answers": {"owner": "Platform Team!!"}, "message": "name: 1-63 of"},
+    {"question": "owner", "answers": {"owner": "component:default/shop"}, "message": "group or user"},
+    {"question": "owner", "answers": {"owner": "group:Default/shop"}, "message": "namespace: a-z"},
+    {"question": "owner", "answers": {"owner": "group:a:b"}, "message": "[kind:][namespace/]name"},
 ]

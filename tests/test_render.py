@@ -127,6 +127,8 @@ def test_refused_answers_stop_at_the_prompt(tmp_path, case):
         _copy(tmp_path, case["answers"])
     assert case["question"] in str(info.value)
     assert not (tmp_path / "out").exists(), "a refused answer must write nothing"
+    # the prompt shows this same line under a typed answer, cut at the terminal's width
+    assert len(str(info.value)) <= EXT.PROMPT_WIDTH, f"does not fit an 80-column terminal: {info.value}"
 
 
 def test_cli_refuses_a_bad_slug_with_a_clear_message(tmp_path):
@@ -148,7 +150,7 @@ def test_cli_refuses_a_bad_slug_with_a_clear_message(tmp_path):
         text=True,
         check=False,
     )
-    assert "project_slug 'My_App' is not a DNS label for Kubernetes names" in proc.stderr
+    assert "Validation error for question 'project_slug': only a-z, 0-9 and '-'" in proc.stderr
     assert not out.exists()
 
 
@@ -195,6 +197,18 @@ def test_hostile_free_text_reaches_every_orchestrator(render, orchestrator):
     else:
         stack = yaml.safe_load((project / "deploy" / "swarm" / "stack.yaml").read_text())
         assert stack["services"]["app"]["environment"]["SERVICE_NAME"] == slug
+
+
+@pytest.mark.parametrize("ci_provider", implemented("ci_provider"))
+def test_ci_folder_and_readme_follow_ci_provider(render, ci_provider):
+    project = render({**DEFAULT.answers, "cloud": "aws", "ci_provider": ci_provider})
+    readme = (project / "README.md").read_text()
+    if ci_provider == "none":
+        assert not (project / ".github").exists(), "no CI, no empty CI folder"
+        assert "No CI was generated" in readme and "CI checks" not in readme
+    else:
+        assert (project / ".github" / "workflows" / "ci.yml").is_file()
+        assert "CI checks it on every push" in readme
 
 
 def test_readme_question_table_matches_copier_yml():
