@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import yaml
 
 from matrix import all_variants, edge_variants, load_extension, migrates
 from renderings import NOMAD_OPTIONS, nomad_job, nomad_tasks, template_data, template_env_names
+from support import tools
 
 EXT = load_extension()
 NOMAD = [v for v in all_variants() if v.orchestrator == "nomad"]
@@ -130,8 +130,7 @@ def test_go_templates_in_the_job_are_only_consul_template(render, variant):
 @pytest.mark.parametrize("variant", NOMAD_EDGE, ids=[v.id for v in NOMAD_EDGE])
 def test_nomad_job_is_formatted(render, variant):
     """`nomad fmt` and `terraform fmt` share hclwrite's formatter: the job passes it unchanged."""
-    terraform = shutil.which("terraform")
-    assert terraform, "terraform (the HCL formatter) is not installed"
+    terraform = str(tools.terraform())
     job = next((render(variant) / "deploy" / "nomad").glob("*.nomad.hcl"))
     proc = subprocess.run([terraform, "fmt", "-"], input=job.read_text(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -160,7 +159,7 @@ def test_nomad_checks_catch_a_broken_job(render, tmp_path):
             source.replace('type        = "service"', 'type        = "service'),
             serialization_options=NOMAD_OPTIONS,
         )
-    terraform = shutil.which("terraform")
+    terraform = str(tools.terraform())
     misaligned = source.replace('type        = "service"', 'type = "service"')
     proc = subprocess.run([terraform, "fmt", "-"], input=misaligned, capture_output=True, text=True)
     assert proc.stdout != misaligned

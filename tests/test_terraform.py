@@ -260,9 +260,8 @@ def test_generated_readme_has_an_infrastructure_section_per_cloud(render):
 @pytest.mark.lint
 @pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
 def test_terraform_fmt_is_clean(terraform_dirs, cloud, label):
-    assert tools.terraform(), "terraform is not installed"
     proc = run(
-        [tools.terraform(), "fmt", "-check", "-recursive", "-diff", "-no-color"],
+        [str(tools.terraform()), "fmt", "-check", "-recursive", "-diff", "-no-color"],
         terraform_dirs[(cloud, label)],
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -270,27 +269,35 @@ def test_terraform_fmt_is_clean(terraform_dirs, cloud, label):
 
 @pytest.fixture(scope="session")
 def terraform_env(tmp_path_factory):
-    """Environment for `terraform init` from the machine's provider mirror only."""
-    mirror = tools.provider_mirror()
-    assert mirror, "no Terraform provider mirror (a directory holding registry.terraform.io) on this machine"
-    config = tools.terraform_cli_config(mirror, tmp_path_factory.mktemp("terraform-cli"))
+    """Environment for `terraform init`: the machine's provider mirror, else the registry."""
+    config = tools.terraform_cli_config(tmp_path_factory.mktemp("terraform-cli"))
     return {**shutil.os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1"}
 
 
+def require_providers(directory: Path) -> None:
+    """Skip, saying why, where no provider the module needs can be installed: `validate` loads each
+    provider's schema. On our machines the mirror holds hashicorp/aws alone and no registry is reachable."""
+    sources = [unquote(str(spec["source"])) for spec in parse(directory)["required_providers"].values()]
+    missing = tools.unavailable_providers(sources)
+    if missing:
+        pytest.skip(
+            f"terraform validate needs {', '.join(missing)}: no provider mirror on this machine holds it "
+            f"and {tools.registry_host()} is unreachable (the structure checks below still run)"
+        )
+
+
 def init_and_validate(directory: Path, env: dict) -> subprocess.CompletedProcess:
-    init = run([tools.terraform(), "init", "-backend=false", "-input=false", "-no-color"], directory, env=env)
+    cli = str(tools.terraform())
+    init = run([cli, "init", "-backend=false", "-input=false", "-no-color"], directory, env=env)
     assert init.returncode == 0, init.stdout + init.stderr
-    return run([tools.terraform(), "validate", "-no-color", "-json"], directory, env=env)
-
-
-AWS_CASES = [(cloud, label) for cloud, label in CASES if cloud == "aws"]
+    return run([cli, "validate", "-no-color", "-json"], directory, env=env)
 
 
 @pytest.mark.lint
-@pytest.mark.parametrize(("cloud", "label"), AWS_CASES, ids=[f"{c}-{lbl}" for c, lbl in AWS_CASES])
-def test_aws_inits_and_validates_offline(terraform_dirs, terraform_env, tmp_path, cloud, label):
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_inits_and_validates(terraform_dirs, terraform_env, tmp_path, cloud, label):
     directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
-    assert "hashicorp/aws" in tools.mirrored_providers(tools.provider_mirror())
+    require_providers(directory)
     proc = init_and_validate(directory, terraform_env)
     result = json.loads(proc.stdout)
     assert result["valid"], json.dumps(result["diagnostics"], indent=2)
@@ -300,6 +307,7 @@ def test_aws_inits_and_validates_offline(terraform_dirs, terraform_env, tmp_path
 @pytest.mark.lint
 def test_validate_catches_an_undeclared_reference(terraform_dirs, terraform_env, tmp_path):
     directory = copy_of(terraform_dirs[("aws", "no-services")], tmp_path)
+    require_providers(directory)
     registry = directory / "registry.tf"
     registry.write_text(registry.read_text().replace("name                 = var.app_name", "name = var.app"))
     result = json.loads(init_and_validate(directory, terraform_env).stdout)

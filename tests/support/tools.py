@@ -2,7 +2,8 @@
 
 checkov pins libraries that clash with the dev group, so it gets its own venv, built once per machine
 under ~/.cache/cn-template (scripts/test builds it up front; the tests build it when it is missing).
-Terraform itself comes from the machine; providers come from its filesystem mirror when there is one.
+The Terraform CLI is the machine's `terraform` when it has one, else OpenTofu built from the Go module
+proxy; providers come from the machine's filesystem mirror, else from the registry when it is reachable.
 Go tools (kustomize, promtool, and the docker CLI for `docker stack config`) are built from the Go module
 proxy at pinned versions, once per version, under ~/.cache/cn-template/bin.
 The e2e tier's MongoDB and Kafka servers (tests/servers.py), which Debian does not package, are built the
@@ -12,6 +13,7 @@ same way: FerretDB from the Go module proxy, Apache Kafka's jars from Maven Cent
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -52,6 +54,12 @@ KAFKA_VERSION = "4.3.2"
 # log4j2's binding for SLF4J 1.x: Kafka's jars bring slf4j-api and log4j-core, not the bridge between.
 LOG4J_VERSION = "2.25.5"
 PROVIDER_MIRRORS = [Path("/opt/tf-plugins"), Path("/usr/share/terraform/plugins")]
+# OpenTofu (MPL-2.0, the Linux Foundation's fork of Terraform) where the machine has no `terraform`:
+# the same language, formatter (hclwrite) and `validate`. v1.12.6 asks for Go 1.26.6; its go.mod
+# replaces hcl/v2 with OpenTofu's fork, which `go install` refuses, so it is built from a copy of its
+# module. Each CLI installs `hashicorp/...` providers from its own registry host.
+OPENTOFU = ("github.com/opentofu/opentofu", "v1.12.6")
+REGISTRY_HOSTS = {"terraform": "registry.terraform.io", "tofu": "registry.opentofu.org"}
 TESTS = Path(__file__).resolve().parent.parent
 # The apiserver tier's control plane (tests/apiserver/go.mod pins the versions): Kubernetes v1.33,
 # the newest `kubernetes_version` choice, with the etcd release that Kubernetes version requires.
@@ -410,8 +418,27 @@ def checkov_env() -> dict[str, str]:
     }
 
 
-def terraform() -> str | None:
-    return shutil.which("terraform")
+def terraform() -> Path:
+    """The Terraform CLI the tests run: the machine's `terraform` when it has one, else OpenTofu built
+    from the Go module proxy once per version (version stamped as its release builds do)."""
+    found = shutil.which("terraform")
+    if found:
+        return Path(found)
+    module, version = OPENTOFU
+    return module_build(
+        "tofu",
+        module,
+        version,
+        "./cmd/tofu",
+        lambda src: None,
+        ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no",
+        env={"CGO_ENABLED": "0"},
+    )
+
+
+def registry_host() -> str:
+    """The registry host the CLI installs `namespace/type` providers from."""
+    return REGISTRY_HOSTS[terraform().name]
 
 
 def provider_mirror() -> Path | None:
@@ -422,23 +449,58 @@ def provider_mirror() -> Path | None:
     return None
 
 
-def mirrored_providers(mirror: Path) -> set[str]:
+def mirrored_providers(mirror: Path | None) -> set[str]:
     """`hashicorp/aws`-style addresses the mirror holds."""
+    if mirror is None:
+        return set()
     registry = mirror / "registry.terraform.io"
     return {f"{ns.name}/{p.name}" for ns in registry.iterdir() if ns.is_dir() for p in ns.iterdir()}
 
 
-def terraform_cli_config(mirror: Path, directory: Path) -> Path:
-    """A CLI config that installs providers from `mirror` only (offline), with a plugin cache."""
+@functools.cache
+def registry_reachable() -> bool:
+    """Whether the CLI's provider registry answers (it does not on our machines: no network)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"https://{registry_host()}/.well-known/terraform.json", timeout=10):
+            return True
+    except OSError:
+        return False
+
+
+def unavailable_providers(sources: list[str]) -> list[str]:
+    """Those of `sources` (`hashicorp/aws`) that `init` can get neither from the mirror nor the registry."""
+    if registry_reachable():
+        return []
+    held = mirrored_providers(provider_mirror())
+    return [source for source in sources if source not in held]
+
+
+def terraform_cli_config(directory: Path) -> Path:
+    """A CLI config that installs the mirror's providers from the mirror (offline) and any other from
+    the registry, with a plugin cache. The mirror is laid out for registry.terraform.io; OpenTofu asks
+    for the same providers under its own host, so it gets a view of the mirror under that name."""
     cache = CACHE / "terraform-plugin-cache"
     cache.mkdir(parents=True, exist_ok=True)
+    host = registry_host()
+    lines = [f'plugin_cache_dir = "{cache}"', "provider_installation {"]
+    mirror = provider_mirror()
+    held = sorted(mirrored_providers(mirror))
+    if held:
+        view = mirror
+        if host != "registry.terraform.io":  # the CLIs do not follow a symlinked directory: link files
+            view = directory / "mirror"
+            for path in (mirror / "registry.terraform.io").rglob("*"):
+                if path.is_file():
+                    link = view / host / path.relative_to(mirror / "registry.terraform.io")
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                    link.symlink_to(path)
+        include = ", ".join(f'"{host}/{source}"' for source in held)
+        lines += ["  filesystem_mirror {", f'    path    = "{view}"', f"    include = [{include}]", "  }"]
+        lines += ["  direct {", f"    exclude = [{include}]", "  }"]
+    else:
+        lines += ["  direct {}"]
     config = directory / "terraform.tfrc"
-    config.write_text(
-        f'plugin_cache_dir = "{cache}"\n'
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f'    path = "{mirror}"\n'
-        "  }\n"
-        "}\n"
-    )
+    config.write_text("\n".join([*lines, "}", ""]))
     return config
