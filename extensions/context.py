@@ -107,6 +107,7 @@ def registry_error(value: Any) -> str:
 # for each part: a namespace is a DNS label, a name is 1-63 of [a-zA-Z0-9] separated by one of -_.;
 # an owner is a Group or a User. tests/backstage checks rendered catalogs with @backstage/catalog-model.
 OWNER_KINDS = ("group", "user")
+ENTITY_NAME_MAX = 63
 ENTITY_NAMESPACE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 ENTITY_NAME = re.compile(r"[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*")
 
@@ -121,9 +122,9 @@ def owner_error(value: Any) -> str:
         return "use [kind:][namespace/]name"
     if kind and kind.lower() not in OWNER_KINDS:
         return "the kind of an owner is group or user"
-    if "/" in rest and not (len(namespace) <= 63 and ENTITY_NAMESPACE.fullmatch(namespace)):
+    if "/" in rest and not (len(namespace) <= ENTITY_NAME_MAX and ENTITY_NAMESPACE.fullmatch(namespace)):
         return "namespace: a-z, 0-9 and '-', up to 63"
-    if not (len(name) <= 63 and ENTITY_NAME.fullmatch(name)):
+    if not (len(name) <= ENTITY_NAME_MAX and ENTITY_NAME.fullmatch(name)):
         return "name: 1-63 of a-zA-Z0-9 and -_. between"
     return ""
 
@@ -316,6 +317,8 @@ def _service(key: str, slug: str) -> dict:
     ]
     entry["dev"] = {**entry["dev"], "env": sorted(dev_env, key=lambda item: item["name"])}
     entry["secret_name"] = f"{slug}-{key}"
+    # Its Backstage Resource: <slug>-<key>, the slug cut to fit a catalog name's 63 characters.
+    entry["catalog_name"] = f"{slug[: ENTITY_NAME_MAX - len(key) - 1].rstrip('-')}-{key}"
     return entry
 
 

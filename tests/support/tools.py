@@ -283,14 +283,32 @@ def go_build(src: Path, package: str, out: Path, ldflags: str = "") -> None:
     subprocess.run(command, cwd=src, env=env, check=True)
 
 
-def content_digest(src: Path) -> str:
-    """A short digest of a test module's go.mod, go.sum and Go files."""
+def content_digest(src: Path, patterns: tuple[str, ...] = ("go.mod", "go.sum", "*.go")) -> str:
+    """A short digest of a test module's files (by default: go.mod, go.sum and its Go files)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted([src / "go.mod", src / "go.sum", *src.glob("*.go")]):
+    for path in sorted(path for pattern in patterns for path in src.glob(pattern)):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def backstage_check() -> list[str]:
+    """The command that checks catalog-info.yaml files with Backstage's own catalog model
+    (tests/backstage/check.mjs), its npm packages installed from the lockfile once per content."""
+    src = TESTS / "backstage"
+    files = ("package.json", "package-lock.json", "check.mjs")
+    directory = CACHE / f"backstage-{content_digest(src, files)}"
+
+    def install(out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            shutil.copy2(src / name, out / name)
+        npm = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", "--ignore-scripts"]
+        subprocess.run(npm, cwd=out, check=True)
+
+    built_once(directory / "tree", install)
+    return ["node", str(directory / "tree" / "check.mjs")]
 
 
 def module_build(
