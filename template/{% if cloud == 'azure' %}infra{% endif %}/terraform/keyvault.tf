@@ -44,6 +44,7 @@ resource "azurerm_role_assignment" "terraform_key_vault" {
   principal_id         = data.azurerm_client_config.current.object_id
 }
 
+#trivy:ignore:AZU-0014 Expiry comes from rotation_policy: each version expires after two years and a new one is rotated in 30 days before.
 resource "azurerm_key_vault_key" "etcd" {
   #checkov:skip=CKV_AZURE_40:Expiry comes from rotation_policy: each version expires after two years and a new one is rotated in 30 days before.
   name         = "kubernetes-secrets"

@@ -3,6 +3,7 @@
 # Key Vault key, host-encrypted node disks, NAT-gateway egress. A small system pool runs only AKS's
 # own pods; the app runs on an autoscaled node pool in three zones.
 
+#trivy:ignore:AZU-0067 Nodes use ephemeral OS disks encrypted by host encryption; a disk encryption set applies only to managed OS disks.
 resource "azurerm_kubernetes_cluster" "main" {
   #checkov:skip=CKV_AZURE_117:Nodes use ephemeral OS disks on the host's cache, encrypted by host encryption; a disk encryption set applies only to managed OS disks.
   name                = local.prefix

@@ -11,6 +11,7 @@ resource "google_compute_network" "main" {
 
 # Nothing enters the VPC unless a rule allows it (GKE adds the rules its control plane needs); the
 # explicit deny makes that visible and logs what it drops.
+#trivy:ignore:GCP-0074 A deny rule: the lowest-priority catch-all that blocks every port is what it is for.
 resource "google_compute_firewall" "deny_ingress" {
   name      = "${local.prefix}-deny-ingress"
   network   = google_compute_network.main.id
