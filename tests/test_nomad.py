@@ -132,7 +132,13 @@ def test_nomad_job_is_formatted(render, variant):
     """`nomad fmt` and `terraform fmt` share hclwrite's formatter: the job passes it unchanged."""
     terraform = str(tools.terraform())
     job = next((render(variant) / "deploy" / "nomad").glob("*.nomad.hcl"))
-    proc = subprocess.run([terraform, "fmt", "-"], input=job.read_text(), capture_output=True, text=True)
+    proc = subprocess.run(
+        [terraform, "fmt", "-"],
+        input=job.read_text(),
+        capture_output=True,
+        text=True,
+        env=tools.terraform_env(),
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == job.read_text()
 
@@ -161,5 +167,7 @@ def test_nomad_checks_catch_a_broken_job(render, tmp_path):
         )
     terraform = str(tools.terraform())
     misaligned = source.replace('type        = "service"', 'type = "service"')
-    proc = subprocess.run([terraform, "fmt", "-"], input=misaligned, capture_output=True, text=True)
+    proc = subprocess.run(
+        [terraform, "fmt", "-"], input=misaligned, capture_output=True, text=True, env=tools.terraform_env()
+    )
     assert proc.stdout != misaligned

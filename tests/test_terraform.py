@@ -263,6 +263,7 @@ def test_terraform_fmt_is_clean(terraform_dirs, cloud, label):
     proc = run(
         [str(tools.terraform()), "fmt", "-check", "-recursive", "-diff", "-no-color"],
         terraform_dirs[(cloud, label)],
+        env=tools.terraform_env(),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -271,7 +272,7 @@ def test_terraform_fmt_is_clean(terraform_dirs, cloud, label):
 def terraform_env(tmp_path_factory):
     """Environment for `terraform init`: the machine's provider mirror, else the registry."""
     config = tools.terraform_cli_config(tmp_path_factory.mktemp("terraform-cli"))
-    return {**shutil.os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1"}
+    return {**tools.terraform_env(), "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1"}
 
 
 def require_providers(directory: Path) -> None:

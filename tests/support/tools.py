@@ -480,6 +480,16 @@ def terraform() -> Path:
     )
 
 
+def terraform_env() -> dict[str, str]:
+    """The environment to run the CLI in: without a TF_CLI_CONFIG_FILE that names a missing file
+    (this machine's image sets one; OpenTofu then prints a warning into `fmt -` output)."""
+    env = dict(os.environ)
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).is_file():
+        del env["TF_CLI_CONFIG_FILE"]
+    return env
+
+
 def registry_host() -> str:
     """The registry host the CLI installs `namespace/type` providers from."""
     return REGISTRY_HOSTS[terraform().name]
