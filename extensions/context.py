@@ -53,7 +53,7 @@ MAX_NAME_LENGTH = 100
 
 
 # Copier shows a typed answer's error on one line, after "Validation error for question '<name>': ",
-# and cuts it at the terminal's width: each message fits 80 columns with that prefix (a unit test
+# and cuts it at the terminal's width: each message fits 80 columns with that prefix (test_render
 # holds every message to it), and the question's help carries the full rule.
 PROMPT_WIDTH = 80
 

@@ -248,7 +248,7 @@ REFUSED = [
         {
             "question": "data_services",
             "answers": {"runtime": rt, "data_services": [svc]},
-            "message": f"does not support {load_extension().catalog.DATA_SERVICES[svc]['label']}",
+            "message": f"no {load_extension().catalog.DATA_SERVICES[svc]['label']} in the",
         }
         for rt in implemented("runtime")
         for svc in implemented("data_services")

@@ -240,6 +240,7 @@ def test_policy_catches_an_unhardened_pod(render):
 def test_template_python_is_ruff_clean():
     sources = [
         *sorted((ROOT / "tests").glob("*.py")),
+        *sorted((ROOT / "tests" / "support").glob("*.py")),
         *sorted((ROOT / "scripts").glob("*.py")),
         ROOT / "extensions",
     ]

@@ -4,8 +4,8 @@ checkov pins libraries that clash with the dev group, so it gets its own venv, b
 under ~/.cache/cn-template (scripts/test builds it up front; the tests build it when it is missing).
 The Terraform CLI is the machine's `terraform` when it has one, else OpenTofu built from the Go module
 proxy; providers come from the machine's filesystem mirror, else from the registry when it is reachable.
-Go tools (kustomize, promtool, trivy, and the docker CLI for `docker stack config`) are built from the Go module
-proxy at pinned versions, once per version, under ~/.cache/cn-template/bin.
+Go tools (kustomize, promtool, trivy, and the docker CLI for `docker stack config`) are built from the Go
+module proxy at pinned versions, once per version, under ~/.cache/cn-template/bin.
 The e2e tier's MongoDB and Kafka servers (tests/servers.py), which Debian does not package, are built the
 same way: FerretDB from the Go module proxy, Apache Kafka's jars from Maven Central, once per version.
 """
