@@ -272,6 +272,14 @@ FILTERS = {
     "registry_error": registry_error,
     "owner_error": owner_error,
 }
+# The functions copier.yml's defaults, validators and `when:` conditions call.
+GLOBALS = {
+    "unavailable_error": unavailable_error,
+    "services_error": services_error,
+    "default_services": default_services,
+    "kubernetes_only_error": kubernetes_only_error,
+    "on_kubernetes": on_kubernetes,
+}
 
 
 # --- derivation -----------------------------------------------------------------------------------
@@ -708,8 +716,4 @@ class Filters(Extension):
         super().__init__(environment)
         cache_compiles(environment)
         environment.filters.update(FILTERS)
-        environment.globals["unavailable_error"] = unavailable_error
-        environment.globals["services_error"] = services_error
-        environment.globals["default_services"] = default_services
-        environment.globals["kubernetes_only_error"] = kubernetes_only_error
-        environment.globals["on_kubernetes"] = on_kubernetes
+        environment.globals.update(GLOBALS)

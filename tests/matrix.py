@@ -63,10 +63,7 @@ def _choice_env() -> jinja2.Environment:
     ext = load_extension()
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters.update(ext.FILTERS)
-    env.globals["unavailable_error"] = ext.unavailable_error
-    env.globals["services_error"] = ext.services_error
-    env.globals["kubernetes_only_error"] = ext.kubernetes_only_error
-    env.globals["on_kubernetes"] = ext.on_kubernetes
+    env.globals.update(ext.GLOBALS)
     return env
 
 
