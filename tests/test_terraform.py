@@ -95,6 +95,26 @@ def copy_of(directory: Path, tmp_path: Path) -> Path:
     return target
 
 
+def remove_lines(directory: Path, pattern: re.Pattern) -> None:
+    """Delete what `pattern` matches (inline exceptions) from every .tf file of a copied module."""
+    for path in directory.glob("*.tf"):
+        path.write_text(pattern.sub("", path.read_text()))
+
+
+def encryption_off(terraform_dirs, tmp_path: Path) -> Path:
+    """A copy of AWS with the selectable services, PostgreSQL storage and Redis transit unencrypted."""
+    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
+    for name, on, off in [
+        ("postgres.tf", "storage_encrypted     = true", "storage_encrypted     = false"),
+        ("redis.tf", "transit_encryption_enabled = true", "transit_encryption_enabled = false"),
+    ]:
+        path = directory / name
+        text = path.read_text()
+        assert on in text, f"{name} no longer says {on!r}"
+        path.write_text(text.replace(on, off))
+    return directory
+
+
 def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)
 
@@ -465,23 +485,14 @@ def test_every_suppression_silences_a_real_finding(terraform_dirs, tmp_path, clo
     """Without the inline skips, checkov fails exactly the suppressed checks: none is stale."""
     directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
     expected = sorted(check_id for check_id, _ in suppressions(directory))
-    for path in directory.glob("*.tf"):
-        path.write_text(SUPPRESSION.sub("", path.read_text()))
+    remove_lines(directory, SUPPRESSION)
     failed = sorted(entry.split()[0] for entry in checkov(directory)["failed"])
     assert failed == expected
 
 
 @pytest.mark.lint
 def test_checkov_catches_encryption_turned_off(terraform_dirs, tmp_path):
-    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
-    postgres = directory / "postgres.tf"
-    postgres.write_text(
-        postgres.read_text().replace("storage_encrypted     = true", "storage_encrypted     = false")
-    )
-    redis = directory / "redis.tf"
-    redis.write_text(
-        redis.read_text().replace("transit_encryption_enabled = true", "transit_encryption_enabled = false")
-    )
+    directory = encryption_off(terraform_dirs, tmp_path)
     failed = " ".join(checkov(directory)["failed"])
     assert "CKV_AWS_16 aws_db_instance.postgres" in failed
     assert "aws_elasticache_replication_group.redis" in failed
@@ -542,18 +553,13 @@ def test_every_trivy_ignore_silences_a_real_finding(terraform_dirs, tmp_path, cl
     """Without the inline ignores, Trivy fails exactly the ignored checks: none is stale."""
     directory = copy_of(terraform_dirs[(cloud, label)], tmp_path)
     expected = sorted({check_id for check_id, _ in trivy_ignores(directory)})
-    for path in directory.glob("*.tf"):
-        path.write_text(TRIVY_IGNORE.sub("", path.read_text()))
+    remove_lines(directory, TRIVY_IGNORE)
     assert sorted({entry.split()[0] for entry in trivy(directory)}) == expected
 
 
 @pytest.mark.lint
 def test_trivy_catches_encryption_turned_off(terraform_dirs, tmp_path):
-    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
-    postgres = directory / "postgres.tf"
-    postgres.write_text(
-        postgres.read_text().replace("storage_encrypted     = true", "storage_encrypted     = false")
-    )
+    directory = encryption_off(terraform_dirs, tmp_path)
     assert any("aws_db_instance.postgres" in finding for finding in trivy(directory))
 
 
