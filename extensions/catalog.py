@@ -633,6 +633,12 @@ CLOUDS: dict[str, dict] = {
                 "note": "",
             },
             "login": "aws sso login",
+            # What enforces each control the Kubernetes manifests declare (README, per cloud).
+            "enforcement": {
+                "network_policy": "the VPC CNI managed add-on with `enableNetworkPolicy`",
+                "workload_identity": "IRSA: the app's IAM role trusts only its ServiceAccount",
+                "encryption": "Secrets envelope-encrypted with the KMS key, node volumes too",
+            },
         },
         "services": {
             "postgres": {"offering": "Amazon RDS for PostgreSQL", "managed": True, "auth": "password"},
@@ -682,6 +688,11 @@ CLOUDS: dict[str, dict] = {
                 "note": "",
             },
             "login": "gcloud auth application-default login",
+            "enforcement": {
+                "network_policy": "GKE Dataplane V2 (`ADVANCED_DATAPATH`)",
+                "workload_identity": "GKE Workload Identity (`GKE_METADATA` on every node)",
+                "encryption": "application-layer Secrets encryption with the Cloud KMS key",
+            },
         },
         "services": {
             "postgres": {
@@ -755,6 +766,11 @@ CLOUDS: dict[str, dict] = {
                 ),
             },
             "login": "az login",
+            "enforcement": {
+                "network_policy": 'Azure CNI powered by Cilium (`network_policy = "cilium"`)',
+                "workload_identity": "Workload Identity: a federated credential for the ServiceAccount",
+                "encryption": "KMS etcd encryption with a Key Vault key; host encryption of node disks",
+            },
         },
         "services": {
             "postgres": {
@@ -779,6 +795,18 @@ CLOUDS: dict[str, dict] = {
             },
         },
     },
+}
+
+CLUSTER_CONTROLS = {
+    # A control the Kubernetes manifests declare -> (its README label, what enforces it on every
+    # cloud alike, or None when each cloud's `terraform.enforcement` says).
+    "network_policy": ("default-deny NetworkPolicies", None),
+    "pod_security": (
+        'Pod Security "restricted" namespace labels',
+        "the API server's PodSecurity admission, built in since Kubernetes 1.25",
+    ),
+    "workload_identity": ("the app's cloud identity, no stored keys", None),
+    "encryption": ("Secrets encrypted at rest", None),
 }
 
 TERRAFORM_VERSION = "1.11.4"

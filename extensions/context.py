@@ -361,6 +361,7 @@ def _infra(answers: dict, services: list[dict]) -> dict:
             "providers": [],
             "services": [],
             "external_secrets": [],
+            "enforcement": [],
         }
     offered = []
     for svc in services:
@@ -376,6 +377,11 @@ def _infra(answers: dict, services: list[dict]) -> dict:
         for svc in services
         if external and svc["secret"] and cloud["services"][svc["key"]]["auth"] == "password"
     ]
+    enforcement = [
+        {"control": label, "by": common or cloud["terraform"]["enforcement"][key]}
+        for key, (label, common) in catalog.CLUSTER_CONTROLS.items()
+        if on_kubernetes(answers["orchestrator"])
+    ]
     needed = {name for svc in offered for name in svc.get("needs", [])}
     providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
     return {
@@ -384,6 +390,7 @@ def _infra(answers: dict, services: list[dict]) -> dict:
         "providers": providers,
         "services": offered,
         "external_secrets": external_secrets,
+        "enforcement": enforcement,
         "terraform_version": catalog.TERRAFORM_VERSION,
     }
 

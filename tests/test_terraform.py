@@ -18,7 +18,15 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from matrix import DEFAULT, Variant, implemented, kubernetes_orchestrators, load_extension, supported_services
+from matrix import (
+    DEFAULT,
+    Variant,
+    implemented,
+    kubernetes_orchestrators,
+    load_extension,
+    questions,
+    supported_services,
+)
 from support import tools
 from support.infra import render_infra
 
@@ -272,6 +280,95 @@ def test_generated_readme_has_an_infrastructure_section_per_cloud(render):
             assert tf["kubernetes"] in section and "infra/terraform/README.md" in section
             for svc in DEFAULT.data_services:
                 assert catalog.CLOUDS[cloud]["services"][svc]["offering"] in section
+
+
+def unenforced(cloud: str, directory: Path) -> set[str]:
+    """The controls the Kubernetes manifests declare that the module's cluster would not enforce."""
+    resources = bodies(directory)
+
+    def of_type(rtype: str) -> list[dict]:
+        return [body for (kind, _), body in resources.items() if kind == rtype]
+
+    def flag(value) -> bool:
+        return str(value).lower() in ("true", '"true"')
+
+    missing = set()
+    if cloud == "aws":
+        (cluster,) = of_type("aws_eks_cluster")
+        cni = [body for body in of_type("aws_eks_addon") if unquote(body["addon_name"]) == "vpc-cni"]
+        if not (cni and re.search(r'enableNetworkPolicy\W+true"', str(cni[0].get("configuration_values")))):
+            missing.add("network_policy")
+        elif not all(
+            "aws_eks_addon.vpc_cni" in str(group.get("depends_on")) for group in of_type("aws_eks_node_group")
+        ):
+            missing.add("network_policy")  # nodes would run pods before the policy agent exists
+        issuers = [str(body["url"]) for body in of_type("aws_iam_openid_connect_provider")]
+        if not any("aws_eks_cluster.main.identity" in url for url in issuers):
+            missing.add("workload_identity")
+        encrypted = [unquote(r) for block in cluster.get("encryption_config", []) for r in block["resources"]]
+        if "secrets" not in encrypted:
+            missing.add("encryption")
+    elif cloud == "gcp":
+        (cluster,) = of_type("google_container_cluster")
+        policy = cluster.get("network_policy", [{}])[0]
+        if unquote(str(cluster.get("datapath_provider"))) != "ADVANCED_DATAPATH" and not flag(
+            policy.get("enabled")
+        ):
+            missing.add("network_policy")
+        metadata = [
+            unquote(config["workload_metadata_config"][0]["mode"])
+            for body in [cluster, *of_type("google_container_node_pool")]
+            for config in body.get("node_config", [{"workload_metadata_config": [{"mode": "unset"}]}])
+        ]
+        if not cluster.get("workload_identity_config") or set(metadata) != {"GKE_METADATA"}:
+            missing.add("workload_identity")
+        if unquote(str(cluster.get("database_encryption", [{}])[0].get("state"))) != "ENCRYPTED":
+            missing.add("encryption")
+    else:
+        (cluster,) = of_type("azurerm_kubernetes_cluster")
+        if unquote(str(cluster["network_profile"][0].get("network_policy"))) not in (
+            "azure",
+            "calico",
+            "cilium",
+        ):
+            missing.add("network_policy")
+        if not (flag(cluster.get("oidc_issuer_enabled")) and flag(cluster.get("workload_identity_enabled"))):
+            missing.add("workload_identity")
+        if not cluster.get("key_management_service"):
+            missing.add("encryption")
+    return missing
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_cluster_enforces_what_the_manifests_declare(render, terraform_dirs, cloud):
+    """Each control the README's enforcement table names is switched on in the cluster's Terraform;
+    Pod Security admission is built into every Kubernetes version the questions offer."""
+    assert DEFAULT.orchestrator == "kubernetes"
+    project = render(Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, SELECTABLE))
+    assert unenforced(cloud, terraform_dirs[(cloud, "selectable")]) == set()
+    readme = (project / "README.md").read_text()
+    for key, (label, common) in catalog.CLUSTER_CONTROLS.items():
+        by = common or catalog.CLOUDS[cloud]["terraform"]["enforcement"][key]
+        assert f"| {label} | {by} |" in readme
+    versions = [tuple(map(int, v.split("."))) for v in questions()["kubernetes_version"]["choices"]]
+    assert min(versions) >= (1, 25), "PodSecurity admission is GA and always on from 1.25"
+    base = project / "deploy" / "kubernetes"
+    assert (
+        "pod-security.kubernetes.io/enforce: restricted"
+        in (base / "overlays" / "prod" / "namespace.yaml").read_text()
+    )
+    assert "policyTypes" in (base / "base" / "networkpolicy.yaml").read_text()
+
+
+@pytest.mark.lint
+def test_enforcement_check_catches_an_unenforced_network_policy(terraform_dirs, tmp_path):
+    directory = copy_of(terraform_dirs[("aws", "selectable")], tmp_path)
+    path = directory / "kubernetes.tf"
+    text = path.read_text()
+    assert 'enableNetworkPolicy = "true"' in text
+    path.write_text(text.replace('enableNetworkPolicy = "true"', 'enableNetworkPolicy = "false"'))
+    assert unenforced("aws", directory) == {"network_policy"}
 
 
 # --- lint ------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 # EKS: private API endpoint (public only for admin_cidrs), secrets envelope-encrypted with the KMS
-# key, every control-plane log kept a year; one managed node group on private subnets, IMDSv2 only.
+# key, every control-plane log kept a year, NetworkPolicy enforced by the VPC CNI; one managed node
+# group on private subnets, IMDSv2 only.
 
 resource "aws_eks_cluster" "main" {
   name     = local.prefix
@@ -32,6 +33,16 @@ resource "aws_eks_cluster" "main" {
     aws_iam_role_policy_attachment.cluster,
     aws_cloudwatch_log_group.cluster,
   ]
+}
+
+# EKS installs the VPC CNI without its network policy agent, so NetworkPolicies would be accepted and
+# not enforced. As a managed add-on with enableNetworkPolicy, the default-deny policies hold.
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name                = aws_eks_cluster.main.name
+  addon_name                  = "vpc-cni"
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values        = jsonencode({ enableNetworkPolicy = "true" })
 }
 
 resource "aws_cloudwatch_log_group" "cluster" {
@@ -88,7 +99,8 @@ resource "aws_eks_node_group" "main" {
     ignore_changes = [scaling_config[0].desired_size]
   }
 
-  depends_on = [aws_iam_role_policy_attachment.node]
+  # Nodes join once the CNI enforces policies: no pod ever runs unpoliced.
+  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_addon.vpc_cni]
 }
 
 resource "aws_launch_template" "node" {
