@@ -620,7 +620,7 @@ CLOUDS: dict[str, dict] = {
             "encryption": "a customer-managed AWS KMS key (yearly rotation)",
             "workload_identity": "IAM Roles for Service Accounts (IRSA)",
             "workload_identity_note": "",
-            "ci_identity": "an IAM role trusted by GitHub's OIDC provider",
+            "ci_identity": "an IAM role trusted through the CI system's OIDC provider",
             "state_backend": "an S3 bucket with a DynamoDB lock table",
             "region": {"default": "us-east-1", "pattern": "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"},
             "account": {"what": "AWS account ID", "pattern": "^[0-9]{12}$", "example": "123456789012"},
@@ -631,6 +631,17 @@ CLOUDS: dict[str, dict] = {
                 "env": {},
                 "env_from_vars": {},
                 "note": "",
+                # GitLab CI: the job's ID token (`token`, for `audience`) becomes the provider's
+                # credentials through `script`; `env_from_vars` and the CI/CD variables do the rest.
+                "gitlab": {
+                    "token": "OIDC_TOKEN",
+                    "audience": "sts.amazonaws.com",
+                    "script": [
+                        "printf '%s' \"$OIDC_TOKEN\" > /tmp/oidc-token",
+                        # with AWS_ROLE_ARN set, the provider assumes the role with this token
+                        "export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/oidc-token",
+                    ],
+                },
             },
             "login": "aws sso login",
             # What enforces each control the Kubernetes manifests declare (README, per cloud).
@@ -668,7 +679,7 @@ CLOUDS: dict[str, dict] = {
             "encryption": "a Cloud KMS key (90-day rotation)",
             "workload_identity": "GKE Workload Identity",
             "workload_identity_note": "",
-            "ci_identity": "a service account behind a Workload Identity Federation pool for GitHub",
+            "ci_identity": "a service account behind a Workload Identity Federation pool",
             "state_backend": "a GCS bucket (locking built in)",
             "region": {"default": "us-central1", "pattern": "^[a-z]+-[a-z]+[0-9]+$"},
             "account": {
@@ -686,6 +697,26 @@ CLOUDS: dict[str, dict] = {
                 "env": {},
                 "env_from_vars": {},
                 "note": "",
+                "gitlab": {
+                    "token": "OIDC_TOKEN",
+                    "audience": "https://iam.googleapis.com/${GCP_WORKLOAD_IDENTITY_PROVIDER}",
+                    # a Workload Identity Federation credential file that reads the token
+                    "script": [
+                        "printf '%s' \"$OIDC_TOKEN\" > /tmp/oidc-token",
+                        "iam=https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts",
+                        """cat > /tmp/gcp-credentials.json <<EOF
+{
+  "type": "external_account",
+  "audience": "//iam.googleapis.com/$GCP_WORKLOAD_IDENTITY_PROVIDER",
+  "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+  "token_url": "https://sts.googleapis.com/v1/token",
+  "credential_source": {"file": "/tmp/oidc-token"},
+  "service_account_impersonation_url": "$iam/$GCP_SERVICE_ACCOUNT:generateAccessToken"
+}
+EOF""",
+                        "export GOOGLE_APPLICATION_CREDENTIALS=/tmp/gcp-credentials.json",
+                    ],
+                },
             },
             "login": "gcloud auth application-default login",
             "enforcement": {
@@ -737,7 +768,7 @@ CLOUDS: dict[str, dict] = {
             "encryption": "platform-managed keys; Key Vault keys for AKS secrets (yearly rotation)",
             "workload_identity": "Microsoft Entra Workload ID",
             "workload_identity_note": 'Its pods also need the label `azure.workload.identity/use: "true"`.',
-            "ci_identity": "a user-assigned managed identity with a federated credential for GitHub",
+            "ci_identity": "a user-assigned managed identity with a federated credential",
             "state_backend": "an Azure Storage blob container (lease locking built in)",
             "region": {"default": "eastus2", "pattern": "^[a-z]+[0-9]?$"},
             "account": {
@@ -764,6 +795,8 @@ CLOUDS: dict[str, dict] = {
                     "Plan reads Key Vault secrets, and the vault's firewall admits only `admin_cidrs`: "
                     "run the plan job on a self-hosted runner inside the VNet or from an admitted address."
                 ),
+                # azurerm reads the ID token from ARM_OIDC_TOKEN itself.
+                "gitlab": {"token": "ARM_OIDC_TOKEN", "audience": "api://AzureADTokenExchange", "script": []},
             },
             "login": "az login",
             "enforcement": {
@@ -795,6 +828,58 @@ CLOUDS: dict[str, dict] = {
             },
         },
     },
+}
+
+COPIER_VERSION = "9.19.1"
+"""Copier the generated CI runs to tell of a newer template release (the one this repo tests with)."""
+
+CI_PROVIDERS: dict[str, dict] = {
+    # `oidc`: how the CI system proves to a cloud which repository's main branch is running, so
+    # infra/terraform/ trusts exactly that (no stored keys). `claim` is the token's repository claim.
+    # With no CI, Terraform still trusts GitHub's main branch, ready for when one is added.
+    "github": {
+        "label": "GitHub Actions",
+        "file": ".github/workflows/ci.yml",
+        "push_credentials": "the workflow's `GITHUB_TOKEN`",
+        "oidc": {
+            "key": "github",
+            "name": "GitHub Actions",
+            "issuer": "https://token.actions.githubusercontent.com",
+            "variable": "github_repository",
+            "pool": "gh",  # suffix of the GCP Workload Identity pool
+            "what": "GitHub repository (owner/name)",
+            "shape": "owner/name",
+            "pattern": "^[A-Za-z0-9-]+/[A-Za-z0-9_.-]+$",
+            "subject": "repo:${var.github_repository}:ref:refs/heads/main",
+            "claim": "repository",
+            "variables": "GitHub Actions repository variables",
+            "set_variable": 'gh variable set "$key" --body "$value"',
+        },
+    },
+    "gitlab": {
+        "label": "GitLab CI",
+        "file": ".gitlab-ci.yml",
+        "push_credentials": (
+            "`REGISTRY_USER` and `REGISTRY_PASSWORD`\n"
+            "(the job's GitLab registry login unless you set both as CI/CD variables)"
+        ),
+        "oidc": {
+            "key": "gitlab",
+            "name": "GitLab CI",
+            # GitLab.com; a self-managed instance signs its ID tokens with its own URL.
+            "issuer": "https://gitlab.com",
+            "variable": "gitlab_project",
+            "pool": "gl",
+            "what": "GitLab project path (group/project, subgroups allowed)",
+            "shape": "group/project",
+            "pattern": "^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$",
+            "subject": "project_path:${var.gitlab_project}:ref_type:branch:ref:main",
+            "claim": "project_path",
+            "variables": "GitLab CI/CD variables",
+            "set_variable": 'glab variable set "$key" "$value"',
+        },
+    },
+    "none": {"label": "None", "file": None, "push_credentials": None, "oidc": None},
 }
 
 CLUSTER_CONTROLS = {

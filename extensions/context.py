@@ -395,6 +395,24 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     }
 
 
+def _ci(answers: dict) -> dict:
+    """The CI system's facts; its `oidc` is whom infra/terraform/ trusts (GitHub's when there is no CI)."""
+    key = str(answers.get("ci_provider") or "github")
+    entry = dict(catalog.CI_PROVIDERS[key])
+    entry["key"] = key
+    oidc = entry["oidc"] or catalog.CI_PROVIDERS["github"]["oidc"]
+    # GCP's Workload Identity Federation maps the token's claims to attributes it can check.
+    mapping = {"google.subject": "assertion.sub", f"attribute.{oidc['claim']}": f"assertion.{oidc['claim']}"}
+    mapping["attribute.ref"] = "assertion.ref"
+    entry["oidc"] = {
+        **oidc,
+        "issuer_host": oidc["issuer"].removeprefix("https://"),
+        "attribute_mapping": mapping,
+        "attribute_width": max(len(key) + 2 for key in mapping),  # quoted keys, aligned as terraform fmt
+    }
+    return entry
+
+
 HELM_RELEASE_MAX = 53
 """Helm refuses longer release names (it appends suffixes to them)."""
 
@@ -643,6 +661,8 @@ def derive(answers: dict) -> dict:
         "secrets_info": _secrets(answers, slug, [svc for svc in services if svc["secret"]]),
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
         "infra": _infra(answers, services),
+        "ci": _ci(answers),
+        "copier_version": catalog.COPIER_VERSION,
         "runtime_info": rt,
         "deps": deps,
         "npm": (
@@ -676,7 +696,7 @@ def derive(answers: dict) -> dict:
 
 REQUIRED = ("project_slug", "runtime", "orchestrator", "cloud", "app_port", "image_registry")
 # Every answer derive() reads (a unit test holds it to that): its result is remembered per values.
-DERIVE_INPUTS = REQUIRED + ("data_services", "observability", "service_mesh", "secrets")
+DERIVE_INPUTS = REQUIRED + ("data_services", "observability", "service_mesh", "secrets", "ci_provider")
 _derived: dict[str, dict] = {}
 
 

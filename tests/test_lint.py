@@ -121,6 +121,45 @@ def test_workflow_is_actionlint_clean(render, variant):
     run([tool("actionlint"), "-no-color", *map(str, workflows)], cwd=project, env=env)
 
 
+def gitlab_variants() -> list:
+    """One variant per runtime, per orchestrator and per cloud (with all services), on GitLab CI."""
+    seen, picked = set(), []
+    for variant in VARIANTS:
+        keys = {(axis, getattr(variant, axis)) for axis in ("runtime", "orchestrator", "cloud")}
+        if variant.data_services and not variant.extra and keys - seen:
+            seen |= keys
+            picked.append(variant)
+    return picked
+
+
+GITLAB = gitlab_variants()
+# GitLab reserves `image` as a top-level keyword: the GitHub job of that name is `app-image` there.
+GITLAB_JOB = {"image": "app-image"}
+GITLAB_KEYWORDS = {"workflow", "default", "stages", "variables", "include", "spec"}
+
+
+@pytest.mark.parametrize("variant", GITLAB, ids=[v.id for v in GITLAB])
+def test_gitlab_ci_is_valid_and_has_the_github_jobs(render, variant, tmp_path):
+    """GitLab's CI schema (as check-jsonschema vendors it) accepts the file, yamllint passes, every
+    job's shell passes shellcheck, and the jobs are the GitHub workflow's for the same answers."""
+    project = render({**variant.answers, "ci_provider": "gitlab"})
+    path = project / ".gitlab-ci.yml"
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(path)], cwd=project)
+    run([tool("yamllint"), "--strict", str(path)], cwd=project)
+    pipeline = yaml.safe_load(path.read_text())
+    jobs = {name: job for name, job in pipeline.items() if name not in GITLAB_KEYWORDS}
+    github = yaml.safe_load((render(variant) / ".github" / "workflows" / "ci.yml").read_text())
+    assert set(jobs) == {GITLAB_JOB.get(name, name) for name in github["jobs"]}
+    assert {job["stage"] for job in jobs.values()} <= set(pipeline["stages"])
+    for name, job in jobs.items():
+        script = tmp_path / f"{name}.sh"
+        # GitLab runs before_script and script in one shell, stopping at the first failure
+        script.write_text(
+            "\n".join(["#!/bin/sh", "set -e", *job.get("before_script", []), *job["script"], ""])
+        )
+        run([tool("shellcheck"), "--shell=sh", str(script)], cwd=project)
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_makefile_targets_parse(render, variant):
     project = render(variant)

@@ -159,7 +159,7 @@ def test_helm_asks_for_the_cluster_and_records_the_menu_choices(tmp_path):
     assert recorded["kubernetes_version"] == questions()["kubernetes_version"]["default"]
 
 
-def test_bad_typed_answers_are_explained_in_full_and_disabled_choices_say_why(tmp_path):
+def test_bad_typed_answers_are_explained_in_full(tmp_path):
     prompt = Prompt(tmp_path / "out")
     prompt.run(
         {
@@ -174,12 +174,11 @@ def test_bad_typed_answers_are_explained_in_full_and_disabled_choices_say_why(tm
             name
         ](value)
         assert f"Validation error for question '{name}': {message}" in prompt.seen
-    gitlab = questions()["ci_provider"]["choices"]["GitLab CI"]["validator"]
-    assert any(line.endswith(f"GitLab CI ({gitlab})") for line in prompt.seen), "the reason is shown"
     recorded = answers_file(tmp_path / "out")
     assert (recorded["project_slug"], recorded["owner"], recorded["app_port"]) == (
         "lives",
         "group:shop/payments",
         8000,
     )
-    assert recorded["ci_provider"] == "none", "the arrow skips the disabled GitLab CI"
+    assert recorded["ci_provider"] == "gitlab"
+    assert (tmp_path / "out" / ".gitlab-ci.yml").is_file() and not (tmp_path / "out" / ".github").exists()

@@ -38,10 +38,13 @@ EVERY = tuple(catalog.DATA_SERVICES)
 # "external-secrets": the services of the default runtime with secrets=external-secrets, the same
 # render test_mesh.py checks the ExternalSecret of (Terraform then writes the entries it reads).
 EXTERNAL = "external-secrets"
+# "gitlab-no-services": no data services, and GitLab CI as the identity Terraform trusts (GitHub in
+# the others), so every engine below also checks the GitLab OIDC trust.
+BARE = "gitlab-no-services"
 CASES = [
     (cloud, label)
     for cloud in CLOUDS
-    for label in ("no-services", "selectable", "every-service", EXTERNAL)
+    for label in (BARE, "selectable", "every-service", EXTERNAL)
     if not (label == "every-service" and EVERY == SELECTABLE)
 ]
 IDS = [f"{cloud}-{label}" for cloud, label in CASES]
@@ -72,7 +75,7 @@ COMMON_OUTPUTS = {
 def services_of(label: str) -> tuple[str, ...]:
     if label == EXTERNAL:
         return supported_services(DEFAULT.runtime)
-    return {"no-services": (), "selectable": SELECTABLE, "every-service": EVERY}[label]
+    return {BARE: (), "selectable": SELECTABLE, "every-service": EVERY}[label]
 
 
 def external_secrets_variant(cloud: str) -> Variant:
@@ -92,7 +95,8 @@ def terraform_dirs(render, tmp_path_factory):
         elif label == EXTERNAL:
             dirs[(cloud, label)] = render(external_secrets_variant(cloud)) / "infra" / "terraform"
         else:
-            variant = Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, services)
+            extra = (("ci_provider", "gitlab"),) if label == BARE else ()
+            variant = Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, services, extra)
             dirs[(cloud, label)] = render(variant) / "infra" / "terraform"
     return dirs
 
@@ -424,7 +428,7 @@ def test_inits_and_validates(terraform_dirs, terraform_env, tmp_path, cloud, lab
 
 @pytest.mark.lint
 def test_validate_catches_an_undeclared_reference(terraform_dirs, terraform_env, tmp_path):
-    directory = copy_of(terraform_dirs[("aws", "no-services")], tmp_path)
+    directory = copy_of(terraform_dirs[("aws", BARE)], tmp_path)
     require_providers(directory)
     registry = directory / "registry.tf"
     registry.write_text(registry.read_text().replace("name                 = var.app_name", "name = var.app"))
@@ -443,7 +447,7 @@ def test_references_resolve_and_declarations_are_typed_and_described(terraform_d
 
 @pytest.mark.lint
 def test_structure_checks_catch_breakage(terraform_dirs, tmp_path):
-    directory = copy_of(terraform_dirs[("gcp", "no-services")], tmp_path)
+    directory = copy_of(terraform_dirs[("gcp", BARE)], tmp_path)
     registry = directory / "registry.tf"
     registry.write_text(
         registry.read_text()
@@ -490,6 +494,48 @@ def test_outputs_cover_cluster_registry_ci_and_each_service(terraform_dirs, clou
     readme = (directory / "README.md").read_text()
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.M))
     assert documented == set(module["variable"]) | set(module["output"])
+
+
+def trusted_audiences(cloud: str, directory: Path, key: str) -> list[str]:
+    """The token audiences the CI identity accepts, read from the module's trust resources."""
+    resources = bodies(directory)
+    if cloud == "aws":
+        return [unquote(a) for a in resources[("aws_iam_openid_connect_provider", key)]["client_id_list"]]
+    if cloud == "azure":
+        return [unquote(a) for a in resources[("azurerm_federated_identity_credential", "ci")]["audience"]]
+    oidc = resources[("google_iam_workload_identity_pool_provider", key)]["oidc"][0]
+    # none listed: Google accepts the provider's own resource name
+    return [unquote(a) for a in oidc.get("allowed_audiences", [])] or [
+        "https://iam.googleapis.com/${GCP_WORKLOAD_IDENTITY_PROVIDER}"
+    ]
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("label", ["selectable", BARE])
+def test_ci_identity_trusts_the_main_branch_of_its_ci_system(render, terraform_dirs, cloud, label):
+    """Terraform trusts the chosen CI system's issuer, for its main branch only, with the audience
+    the pipeline asks its token for; the other system's issuer appears nowhere."""
+    ci, other = ("gitlab", "github") if label == BARE else ("github", "gitlab")
+    oidc = catalog.CI_PROVIDERS[ci]["oidc"]
+    directory = terraform_dirs[(cloud, label)]
+    identity = (directory / "identity.tf").read_text()
+    assert f'"{oidc["issuer"]}"' in identity
+    assert catalog.CI_PROVIDERS[other]["oidc"]["issuer"] + '"' not in identity
+    subjects = re.findall(r'(?:"|\\")((?:repo|project_path):[^"\\]*)', identity)
+    assert subjects and set(subjects) == {oidc["subject"]}, subjects
+    assert oidc["subject"].endswith(("refs/heads/main", "ref:main"))
+    variables = parse(directory)["variable"]
+    assert oidc["variable"] in variables and catalog.CI_PROVIDERS[other]["oidc"]["variable"] not in variables
+    audiences = trusted_audiences(cloud, directory, oidc["key"])
+    if ci == "gitlab":
+        import yaml
+
+        project = directory.parent.parent
+        plan = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["plan"]
+        (token,) = plan["id_tokens"].values()
+        assert token["aud"] in audiences
+        assert plan["rules"][0]["if"].startswith('$CI_COMMIT_BRANCH == "main" && ')
 
 
 @pytest.mark.lint

@@ -481,33 +481,37 @@ TF_VARIABLES = {
     "node_min_count",
     "node_max_count",
     "app_name",
-    "github_repository",
     "deletion_protection",
     "labels",
 }
 
 
+@pytest.mark.parametrize("ci_provider", ["github", "gitlab", "none"])
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
-def test_macro_terraform_variables_are_the_one_interface(terraform_macros, cloud):
+def test_macro_terraform_variables_are_the_one_interface(terraform_macros, cloud, ci_provider):
     tf = ext.catalog.CLOUDS[cloud]["terraform"]
-    parsed = hcl2.loads(str(terraform_macros.variables(tf, "shop", "shop", "1.33")))
+    oidc = ext.derive({**ANSWERS, "cloud": cloud, "ci_provider": ci_provider})["ci"]["oidc"]
+    parsed = hcl2.loads(str(terraform_macros.variables(tf, "shop", "shop", "1.33", oidc)))
     variables = {name.strip('"'): body for block in parsed["variable"] for name, body in block.items()}
-    assert set(variables) == TF_VARIABLES
+    # the CI repository whose main branch may sign in: GitHub's when there is no CI yet
+    repository = {"gitlab": "gitlab_project"}.get(ci_provider, "github_repository")
+    assert set(variables) == TF_VARIABLES | {repository}
     assert variables["region"]["default"] == json.dumps(tf["region"]["default"])
     assert variables["kubernetes_version"]["default"] == '"1.33"'
     assert all("description" in body and "type" in body for body in variables.values())
     required = {name for name, body in variables.items() if "default" not in body}
-    assert required == {"account_id", "github_repository"}
+    assert required == {"account_id", repository}
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_macro_terraform_tfvars_example_and_readme(terraform_macros, cloud):
     derived = ext.derive({**ANSWERS, "cloud": cloud})
-    example = hcl2.loads(str(terraform_macros.tfvars_example(derived["infra"]["tf"], "shop", "shop")))
+    oidc = derived["ci"]["oidc"]
+    example = hcl2.loads(str(terraform_macros.tfvars_example(derived["infra"]["tf"], "shop", "shop", oidc)))
     assert {"account_id", "github_repository", "region"} <= set(example)
-    readme = str(terraform_macros.readme(derived["infra"], "shop", "1.33"))
+    readme = str(terraform_macros.readme(derived["infra"], "shop", "1.33", oidc))
     assert readme.startswith(f"# Infrastructure: {derived['infra']['tf']['name']}\n")
-    for name in TF_VARIABLES:
+    for name in TF_VARIABLES | {"github_repository"}:
         assert f"| `{name}` |" in readme
     for svc in derived["infra"]["services"]:
         assert f"| `{svc['key']}_endpoint` |" in readme and svc["offering"] in readme

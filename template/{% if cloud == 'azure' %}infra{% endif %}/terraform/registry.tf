@@ -2,7 +2,7 @@
 # pull), zone-redundant, untagged manifests expire. Nodes may pull, CI may push.
 
 resource "azurerm_container_registry" "main" {
-  #checkov:skip=CKV_AZURE_139:CI pushes from GitHub-hosted runners outside the VNet; sign-in is Entra ID only (no admin user, no anonymous pull).
+  #checkov:skip=CKV_AZURE_139:CI pushes from hosted runners outside the VNet; sign-in is Entra ID only (no admin user, no anonymous pull).
   #checkov:skip=CKV_AZURE_164:Docker Content Trust is deprecated in ACR; sign images with Notation or Cosign in CI instead.
   #checkov:skip=CKV_AZURE_165:One region; add a georeplications block when the app runs in more.
   #checkov:skip=CKV_AZURE_166:Quarantine holds every image until a scanner marks it verified, which would block every deploy without one; scan images in CI (or with Microsoft Defender for Containers).
