@@ -586,6 +586,17 @@ ORCHESTRATORS: dict[str, dict] = {
             "command": "nomad fmt -check deploy/nomad && nomad job validate deploy/nomad/{slug}.nomad.hcl",
         },
         "available": True,
+        # On a cloud: virtual machines that form the cluster at boot. `control` keeps the quorum (a
+        # fixed three), `workers` run the app (autoscaled, behind the load balancer); `ports` are
+        # what the nodes open to each other.
+        "vms": {
+            "label": "Nomad",
+            "control": "server",
+            "workers": "client",
+            "app_on_control": False,
+            "ports": {"tcp": [4646, 4647, 4648], "udp": [4648]},
+            "api": "http://127.0.0.1:4646",
+        },
     },
     "swarm": {
         "label": "Docker Swarm stack",
@@ -596,6 +607,15 @@ ORCHESTRATORS: dict[str, dict] = {
             "command": "docker stack config --compose-file deploy/swarm/stack.yaml",
         },
         "available": True,
+        "vms": {
+            "label": "Docker Swarm",
+            "control": "manager",
+            "workers": "worker",
+            # the routing mesh publishes the app's port on every node, managers included
+            "app_on_control": True,
+            "ports": {"tcp": [2377, 7946], "udp": [7946, 4789]},
+            "api": "unix:///var/run/docker.sock",
+        },
     },
 }
 
@@ -625,6 +645,14 @@ CLOUDS: dict[str, dict] = {
             "region": {"default": "us-east-1", "pattern": "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"},
             "account": {"what": "AWS account ID", "pattern": "^[0-9]{12}$", "example": "123456789012"},
             "node_instance_type": "m6i.large",
+            # Nomad and Swarm run on virtual machines that form the cluster at boot (cloud-init).
+            "vms": {
+                "compute": "EC2 Auto Scaling groups of Amazon Linux 2023",
+                "access": "Session Manager (no SSH, no open port)",
+                "load_balancer": "an internal Network Load Balancer on the app's port",
+                "identity": "the nodes' instance role (IMDSv2), which the app's containers use",
+                "connect": "aws ssm start-session",
+            },
             "ci": {
                 "action": "aws-actions/configure-aws-credentials@v4",
                 "inputs": {"role-to-assume": "AWS_ROLE_ARN", "aws-region": "AWS_REGION"},

@@ -145,6 +145,17 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
+def cloud_error(value: Any, orchestrator: Any) -> str:
+    """Why the cloud cannot go with the orchestrator, or "" when it can: Nomad and Swarm need the
+    cloud's virtual-machine infrastructure."""
+    reason = unavailable_error("cloud", value)
+    if reason or on_kubernetes(orchestrator) or str(value) == "none":
+        return reason
+    if "vms" not in catalog.CLOUDS[str(value)]["terraform"]:
+        return f"no {orchestrator} VMs on {value} yet: aws or none"
+    return ""
+
+
 def on_kubernetes(orchestrator: Any) -> bool:
     """Whether the orchestrator deploys to a Kubernetes cluster (the questions only a cluster has)."""
     return str(orchestrator) in catalog.KUBERNETES_ORCHESTRATORS
@@ -279,6 +290,7 @@ GLOBALS = {
     "default_services": default_services,
     "kubernetes_only_error": kubernetes_only_error,
     "on_kubernetes": on_kubernetes,
+    "cloud_error": cloud_error,
 }
 
 
@@ -361,16 +373,22 @@ def _infra(answers: dict, services: list[dict]) -> dict:
             "providers": [],
             "services": [],
             "external_secrets": [],
+            "secret_store_output": False,
+            "url_reader": None,
+            "compute": None,
+            "vms": None,
             "enforcement": [],
         }
     offered = []
     for svc in services:
         offer = cloud["services"][svc["key"]]
         offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
-    # With the External Secrets Operator, Terraform writes each credential-carrying setting whole
-    # (the URL with its password) under the name the ExternalSecret reads, and lets the app's
-    # identity read exactly those entries.
-    external = str(answers.get("secrets") or "kubernetes") == "external-secrets"
+    # On virtual machines (Nomad, Swarm) or with the External Secrets Operator, Terraform writes each
+    # credential-carrying setting whole (the URL with its password) under the name the deploy step
+    # or the ExternalSecret reads, and lets the app's identity read exactly those entries.
+    kubernetes = on_kubernetes(answers["orchestrator"])
+    operator = str(answers.get("secrets") or "kubernetes") == "external-secrets"
+    external = operator or not kubernetes
     slug = answers["project_slug"]
     external_secrets = [
         {"key": svc["key"], "env": svc["env"], "name": remote_key(slug, svc["env"])}
@@ -380,8 +398,20 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     enforcement = [
         {"control": label, "by": common or cloud["terraform"]["enforcement"][key]}
         for key, (label, common) in catalog.CLUSTER_CONTROLS.items()
-        if on_kubernetes(answers["orchestrator"])
+        if kubernetes
     ]
+    vms = None
+    if not kubernetes:
+        facts = catalog.ORCHESTRATORS[answers["orchestrator"]]["vms"]
+        vms = {
+            # (a cloud without VMs is refused at the prompt: cloud_error)
+            **cloud["terraform"].get("vms", {}),
+            **facts,
+            "key": answers["orchestrator"],
+            "app_port": int(answers["app_port"]),
+            # the group names' width, aligned as terraform fmt does
+            "width": max(len(facts["control"]), len(facts["workers"])),
+        }
     needed = {name for svc in offered for name in svc.get("needs", [])}
     providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
     return {
@@ -390,6 +420,11 @@ def _infra(answers: dict, services: list[dict]) -> dict:
         "providers": providers,
         "services": offered,
         "external_secrets": external_secrets,
+        # the External Secrets SecretStore's deployment-specific fields, as an output
+        "secret_store_output": bool(external_secrets) and operator,
+        "url_reader": "the External Secrets Operator" if operator else "the deploy step",
+        "compute": "kubernetes" if kubernetes else "vms",
+        "vms": vms,
         "enforcement": enforcement,
         "terraform_version": catalog.TERRAFORM_VERSION,
     }

@@ -77,11 +77,11 @@ def default_answers() -> dict:
 
 
 @cache
-def choices(question: str) -> dict[str, str]:
+def choices(question: str, **answers) -> dict[str, str]:
     """value -> refusal message ("" when implemented), in copier.yml order, with the other answers at
-    their defaults (a choice may depend on them: a mesh on the orchestrator)."""
+    their defaults or as given (a choice may depend on them: a cloud on the orchestrator)."""
     env = _choice_env()
-    context = default_answers()
+    context = {**default_answers(), **answers}
     result = {}
     for entry in (
         questions()[question]["choices"].values()
@@ -95,12 +95,12 @@ def choices(question: str) -> dict[str, str]:
     return result
 
 
-def implemented(question: str) -> list[str]:
-    return [value for value, refusal in choices(question).items() if not refusal]
+def implemented(question: str, **answers) -> list[str]:
+    return [value for value, refusal in choices(question, **answers).items() if not refusal]
 
 
-def refused(question: str) -> dict[str, str]:
-    return {value: refusal for value, refusal in choices(question).items() if refusal}
+def refused(question: str, **answers) -> dict[str, str]:
+    return {value: refusal for value, refusal in choices(question, **answers).items() if refusal}
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def all_variants() -> list[Variant]:
     for runtime in implemented("runtime"):
         everything = supported_services(runtime)
         for orchestrator in implemented("orchestrator"):
-            for cloud in implemented("cloud"):
+            for cloud in implemented("cloud", orchestrator=orchestrator):
                 add(Variant(runtime, orchestrator, cloud, ()))
                 add(Variant(runtime, orchestrator, cloud, everything))
             for service in everything:
@@ -240,6 +240,13 @@ REFUSED = [
     *(
         {"question": "data_services", "answers": {"data_services": [v]}, "message": m}
         for v, m in refused("data_services").items()
+    ),
+    # a cloud without virtual-machine infrastructure cannot host a Nomad job or a Swarm stack
+    *(
+        {"question": "cloud", "answers": {"orchestrator": o, "cloud": v}, "message": m}
+        for o in implemented("orchestrator")
+        for v, m in refused("cloud", orchestrator=o).items()
+        if v in implemented("cloud")
     ),
     *(
         {

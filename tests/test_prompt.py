@@ -133,6 +133,10 @@ def test_nomad_is_never_asked_what_only_a_cluster_has(tmp_path):
         if name in prompt.asked:
             first, *rest = help_lines(name)
             assert f"🎤 {first}" in prompt.seen and all(line in prompt.seen for line in rest), name
+    # clouds without virtual machines for Nomad are shown disabled, with the reason
+    for label, value in (("Google Cloud", "gcp"), ("Azure", "azure")):
+        reason = EXT.cloud_error(value, "nomad")
+        assert reason and any(line.strip() == f"- {label} ({reason})" for line in prompt.seen), label
     recorded = answers_file(tmp_path / "out")
     assert recorded["orchestrator"] == "nomad"
     assert not set(CLUSTER_ONLY) & set(recorded)

@@ -41,11 +41,19 @@ EXTERNAL = "external-secrets"
 # "gitlab-no-services": no data services, and GitLab CI as the identity Terraform trusts (GitHub in
 # the others), so every engine below also checks the GitLab OIDC trust.
 BARE = "gitlab-no-services"
+# "<orchestrator>-vms": a Nomad job or a Swarm stack on the cloud's virtual machines (no Kubernetes),
+# with the selectable services, wherever the cloud offers them.
+VMS = {
+    f"{orchestrator}-vms": orchestrator
+    for orchestrator in implemented("orchestrator")
+    if orchestrator not in catalog.KUBERNETES_ORCHESTRATORS
+}
 CASES = [
     (cloud, label)
     for cloud in CLOUDS
-    for label in (BARE, "selectable", "every-service", EXTERNAL)
+    for label in (BARE, "selectable", "every-service", EXTERNAL, *VMS)
     if not (label == "every-service" and EVERY == SELECTABLE)
+    and (label not in VMS or cloud in implemented("cloud", orchestrator=VMS[label]))
 ]
 IDS = [f"{cloud}-{label}" for cloud, label in CASES]
 STANDARD_FILES = {
@@ -70,11 +78,16 @@ COMMON_OUTPUTS = {
     "service_account_annotations",
     "ci_variables",
 }
+# On virtual machines: the app's load balancer and a way in, instead of a Kubernetes API.
+VM_FILES = {"vms.tf", "cloud-init.yaml.tftpl"}
+VM_OUTPUTS = {"cluster_name", "app_url", "connect_command", "registry_url", "ci_variables"}
 
 
 def services_of(label: str) -> tuple[str, ...]:
     if label == EXTERNAL:
         return supported_services(DEFAULT.runtime)
+    if label in VMS:
+        return SELECTABLE
     return {BARE: (), "selectable": SELECTABLE, "every-service": EVERY}[label]
 
 
@@ -96,7 +109,8 @@ def terraform_dirs(render, tmp_path_factory):
             dirs[(cloud, label)] = render(external_secrets_variant(cloud)) / "infra" / "terraform"
         else:
             extra = (("ci_provider", "gitlab"),) if label == BARE else ()
-            variant = Variant(DEFAULT.runtime, DEFAULT.orchestrator, cloud, services, extra)
+            orchestrator = VMS.get(label, DEFAULT.orchestrator)
+            variant = Variant(DEFAULT.runtime, orchestrator, cloud, services, extra)
             dirs[(cloud, label)] = render(variant) / "infra" / "terraform"
     return dirs
 
@@ -249,7 +263,8 @@ def test_standard_module_layout_with_one_file_per_service(terraform_dirs, cloud,
     directory = terraform_dirs[(cloud, label)]
     names = {path.name for path in directory.iterdir()}
     services = services_of(label)
-    assert names == STANDARD_FILES | {"kms.tf" if cloud != "azure" else "keyvault.tf"} | {
+    standard = STANDARD_FILES - {"kubernetes.tf"} | VM_FILES if label in VMS else STANDARD_FILES
+    assert names == standard | {"kms.tf" if cloud != "azure" else "keyvault.tf"} | {
         f"{svc}.tf" for svc in services
     }
     readme = (directory / "README.md").read_text()
@@ -375,6 +390,65 @@ def test_enforcement_check_catches_an_unenforced_network_policy(terraform_dirs, 
     assert unenforced("aws", directory) == {"network_policy"}
 
 
+# --- virtual machines: the boot script Terraform hands every node -----------------------------------
+
+SAMPLE_VARS = {
+    "region": "us-east-1",
+    "cluster_tag": "shop-prod-nomad",
+    "parameters": "/shop-prod/nomad",
+    "kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+}
+
+
+def user_data(directory: Path, role: str) -> str:
+    """cloud-init.yaml.tftpl as `templatefile` renders it for a role (sample values for the rest)."""
+    text = (directory / "cloud-init.yaml.tftpl").read_text()
+    assert "%{" not in text, "only ${name} interpolations: the test renders no template directives"
+    values = {**SAMPLE_VARS, "role": role}
+    return re.sub(r"(?<!\$)\$\{(\w+)\}", lambda m: values[m.group(1)], text).replace("$${", "${")
+
+
+@pytest.mark.lint
+@pytest.mark.parametrize("label", VMS)
+def test_nodes_boot_into_the_cluster_with_a_valid_cloud_config(terraform_dirs, tmp_path, label):
+    """The variables `vms.tf` hands `templatefile` are exactly those the boot template reads; for
+    each role it is a cloud-config cloud-init's own schema accepts, whose join script passes
+    shellcheck and takes that role."""
+    if ("aws", label) not in terraform_dirs:
+        pytest.skip(f"{VMS[label]} has no virtual machines on AWS")
+    directory = terraform_dirs[("aws", label)]
+    template = (directory / "cloud-init.yaml.tftpl").read_text()
+    call = re.search(r"templatefile\([^,]+cloud-init\.yaml\.tftpl\", \{(.*?)\}\)\)", code(directory), re.S)
+    assert call, "vms.tf renders cloud-init.yaml.tftpl with templatefile"
+    handed = set(re.findall(r"^\s*(\w+)\s*=", call.group(1), re.M))
+    assert handed == set(re.findall(r"(?<!\$)\$\{(\w+)\}", template)) == {*SAMPLE_VARS, "role"}
+    facts = catalog.ORCHESTRATORS[VMS[label]]["vms"]
+    for role in (facts["control"], facts["workers"]):
+        rendered = tmp_path / f"{role}.yaml"
+        rendered.write_text(user_data(directory, role))
+        assert rendered.read_text().startswith("#cloud-config\n")
+        proc = run(["cloud-init", "schema", "--config-file", str(rendered)], tmp_path)
+        assert proc.returncode == 0 and "Valid cloud-config" in proc.stdout, proc.stdout + proc.stderr
+        import yaml
+
+        config = yaml.safe_load(rendered.read_text())
+        (script,) = [f for f in config["write_files"] if f["path"] == "/usr/local/sbin/join-cluster"]
+        assert f'role="{role}"' in script["content"]
+        assert config["runcmd"] == [["/usr/local/sbin/join-cluster"]]
+        path = tmp_path / f"join-{role}.sh"
+        path.write_text(script["content"])
+        check = run([tools.venv_tool("shellcheck"), str(path)], tmp_path)
+        assert check.returncode == 0, check.stdout
+
+
+@pytest.mark.lint
+def test_cloud_config_check_catches_a_broken_boot_file(tmp_path):
+    broken = tmp_path / "user-data.yaml"
+    broken.write_text("#cloud-config\npackages: docker\nruncmd: 5\n")
+    proc = run(["cloud-init", "schema", "--config-file", str(broken)], tmp_path)
+    assert proc.returncode != 0
+
+
 # --- lint ------------------------------------------------------------------------------------------
 
 
@@ -464,7 +538,9 @@ def test_structure_checks_catch_breakage(terraform_dirs, tmp_path):
 @pytest.mark.parametrize("label", sorted({label for _, label in CASES}))
 def test_every_cloud_has_the_same_interface(terraform_dirs, label):
     """Same variable names and types, same outputs, whatever the cloud: nothing else branches on it."""
-    modules = {cloud: parse(terraform_dirs[(cloud, label)]) for cloud in CLOUDS}
+    modules = {
+        cloud: parse(terraform_dirs[(cloud, label)]) for cloud in CLOUDS if (cloud, label) in terraform_dirs
+    }
     reference = modules[CLOUDS[0]]
     for cloud, module in modules.items():
         assert {n: v["type"] for n, v in module["variable"].items()} == {
@@ -478,7 +554,7 @@ def test_every_cloud_has_the_same_interface(terraform_dirs, label):
 def test_outputs_cover_cluster_registry_ci_and_each_service(terraform_dirs, cloud, label):
     directory = terraform_dirs[(cloud, label)]
     module = parse(directory)
-    expected = set(COMMON_OUTPUTS)
+    expected = set(VM_OUTPUTS if label in VMS else COMMON_OUTPUTS)
     for svc in services_of(label):
         expected.add(f"{svc}_endpoint")
         if catalog.CLOUDS[cloud]["services"][svc]["auth"] == "password":
@@ -605,7 +681,8 @@ def test_checkov_finds_nothing(terraform_dirs, tmp_path, cloud, label):
     skips = suppressions(directory)
     for check_id, reason in skips:
         assert reason and len(reason.split()) >= 5, f"{check_id} is suppressed without a reason"
-    assert sorted(result["skipped"]) == sorted(check_id for check_id, _ in skips)
+    # (a suppression on a for_each resource is reported once per instance)
+    assert set(result["skipped"]) == {check_id for check_id, _ in skips}
 
 
 SUPPRESSION = re.compile(r"^\s*#checkov:skip=([A-Z0-9_]+)(?::(.*))?$", re.M)

@@ -491,7 +491,7 @@ TF_VARIABLES = {
 def test_macro_terraform_variables_are_the_one_interface(terraform_macros, cloud, ci_provider):
     tf = ext.catalog.CLOUDS[cloud]["terraform"]
     oidc = ext.derive({**ANSWERS, "cloud": cloud, "ci_provider": ci_provider})["ci"]["oidc"]
-    parsed = hcl2.loads(str(terraform_macros.variables(tf, "shop", "shop", "1.33", oidc)))
+    parsed = hcl2.loads(str(terraform_macros.variables(tf, "shop", "shop", "1.33", oidc, "kubernetes")))
     variables = {name.strip('"'): body for block in parsed["variable"] for name, body in block.items()}
     # the CI repository whose main branch may sign in: GitHub's when there is no CI yet
     repository = {"gitlab": "gitlab_project"}.get(ci_provider, "github_repository")
@@ -507,7 +507,9 @@ def test_macro_terraform_variables_are_the_one_interface(terraform_macros, cloud
 def test_macro_terraform_tfvars_example_and_readme(terraform_macros, cloud):
     derived = ext.derive({**ANSWERS, "cloud": cloud})
     oidc = derived["ci"]["oidc"]
-    example = hcl2.loads(str(terraform_macros.tfvars_example(derived["infra"]["tf"], "shop", "shop", oidc)))
+    example = hcl2.loads(
+        str(terraform_macros.tfvars_example(derived["infra"]["tf"], "shop", "shop", oidc, "kubernetes"))
+    )
     assert {"account_id", "github_repository", "region"} <= set(example)
     readme = str(terraform_macros.readme(derived["infra"], "shop", "1.33", oidc))
     assert readme.startswith(f"# Infrastructure: {derived['infra']['tf']['name']}\n")

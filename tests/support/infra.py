@@ -41,7 +41,7 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(ext.FILTERS)
-    env.globals["unavailable_error"] = ext.unavailable_error
+    env.globals.update(ext.GLOBALS)
     return env
 
 
@@ -55,13 +55,15 @@ def render_infra(answers: dict, dest: Path) -> Path:
         if not path.is_file():
             continue
         parts = [env.from_string(part).render(ctx) for part in path.relative_to(TEMPLATE).parts]
+        if path.suffix == ".jinja":  # as Copier: a name that renders empty but for the suffix is skipped
+            parts[-1] = parts[-1].removesuffix(".jinja")
         if not all(parts):
             continue
         target = dest.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.name.endswith(".jinja"):
+        if path.suffix == ".jinja":
             template = env.get_template(path.relative_to(ROOT).as_posix())
-            target.with_suffix("").write_text(template.render(ctx))
+            target.write_text(template.render(ctx))
         else:
             shutil.copyfile(path, target)
     return dest / "infra" / "terraform"
