@@ -160,6 +160,65 @@ def test_gitlab_ci_is_valid_and_has_the_github_jobs(render, variant, tmp_path):
         run([tool("shellcheck"), "--shell=sh", str(script)], cwd=project)
 
 
+# --- the container engine the Makefile runs ---------------------------------------------------------
+
+# Stand-ins for the engines: each records how it was called and answers as the state asks.
+STUB = """#!/bin/bash
+echo "${0##*/} $*" >> "$CALLS"
+case "${0##*/} $1 $2" in
+  "docker info "*) exit "${DOCKER_DAEMON:-0}" ;;
+  "docker compose version") exit "${DOCKER_COMPOSE:-0}" ;;
+  "podman compose version") exit "${PODMAN_COMPOSE:-0}" ;;
+esac
+"""
+ENGINE_STATES = {
+    # state: (installed stand-ins, their answers, what `compose up --wait` runs or the message shown)
+    "nothing": ((), {}, "no container engine: install Docker"),
+    "docker, daemon down": (
+        ("docker",),
+        {"DOCKER_DAEMON": "1"},
+        "Docker is installed but its daemon does not answer",
+    ),
+    "docker, no compose": (("docker",), {"DOCKER_COMPOSE": "1"}, "Docker has no compose plugin"),
+    "docker": (("docker",), {}, "docker compose up --wait"),
+    "docker down, podman": (("docker", "podman"), {"DOCKER_DAEMON": "1"}, "podman compose up --wait"),
+    "podman": (("podman",), {}, "podman compose up --wait"),
+    "podman, podman-compose": (("podman", "podman-compose"), {"PODMAN_COMPOSE": "1"}, "podman-compose up"),
+    "podman, no provider": (("podman",), {"PODMAN_COMPOSE": "1"}, "Podman has no compose provider"),
+}
+
+
+@pytest.mark.parametrize("state", ENGINE_STATES)
+def test_container_engine_runs_what_works_or_says_what_is_missing(render, tmp_path, state):
+    installed, answers, expected = ENGINE_STATES[state]
+    script = render(DEFAULT) / "scripts" / "container-engine"
+    run([tool("shellcheck"), str(script)], cwd=script.parent)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bash").symlink_to(shutil.which("bash"))
+    for name in installed:
+        (bin_dir / name).write_text(STUB)
+        (bin_dir / name).chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.touch()
+    env = {"PATH": str(bin_dir), "CALLS": str(calls), **answers}
+    proc = subprocess.run(
+        [str(script), "compose", "up", "--wait"], env=env, capture_output=True, text=True, check=False
+    )
+    ran = calls.read_text().splitlines()
+    if expected.split()[0] in ("docker", "podman", "podman-compose"):
+        assert proc.returncode == 0, proc.stderr
+        assert ran[-1] == expected, ran
+        if "down" in state:
+            assert "Docker's daemon does not answer" in proc.stderr, "the switch to Podman is said"
+    else:
+        assert proc.returncode == 1 and expected in proc.stderr, proc.stderr
+        assert not any(call.endswith("up --wait") for call in ran), "nothing half-runs"
+    if state == "podman":
+        subprocess.run([str(script), "build", "app"], env=env, check=True)
+        assert calls.read_text().splitlines()[-1] == "podman build --format docker app", "keeps HEALTHCHECK"
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_makefile_targets_parse(render, variant):
     project = render(variant)
