@@ -35,6 +35,13 @@ OBSERVABILITY = {
     "collector_image": "otel/opentelemetry-collector-contrib:0.114.0",
     # Where the in-cluster collector is expected (change in the overlay's ConfigMap to match yours).
     "cluster_endpoint": "http://otel-collector.observability.svc:4318",
+    # The local stack `make up` starts beside the app: what each is for, its image and the UI's port
+    # on localhost. The collector sends traces to Jaeger; Grafana shows Prometheus and Jaeger.
+    "local": {
+        "prometheus": {"what": "metrics and alerts", "image": "prom/prometheus:v3.5.0", "port": 9090},
+        "grafana": {"what": "the dashboard", "image": "grafana/grafana:12.1.0", "port": 3000},
+        "jaeger": {"what": "traces", "image": "jaegertracing/jaeger:2.5.0", "port": 16686},
+    },
     # Alert thresholds rendered into the PrometheusRule.
     "error_ratio": 0.05,
     "latency_p95_seconds": 0.5,

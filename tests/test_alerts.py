@@ -185,3 +185,55 @@ def test_promtool_refuses_a_broken_rule_and_a_wrong_job(render, tmp_path):
     _, tests = write(tmp_path, rule, {**target, "job": "another-service"})
     proc = promtool("test", "rules", tests.name, cwd=tmp_path)
     assert proc.returncode != 0 and "HighErrorRate" in proc.stdout + proc.stderr
+
+
+# --- the local stack: Prometheus in compose ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("orchestrator", ["kubernetes", "nomad"])
+def test_compose_prometheus_scrapes_the_app_with_the_cluster_rules(render, orchestrator, tmp_path):
+    """`make up`'s Prometheus: its config (with the rule file it names) passes `promtool check config`,
+    it scrapes the compose app under the job the rules select, and the rules fire as the cluster's
+    do (the same promtool unit tests); with Kubernetes they are the PrometheusRule's, unchanged."""
+    project = render(Variant("python", orchestrator, DEFAULT.cloud, ("postgres",)))
+    local = project / "observability"
+    proc = promtool("check", "config", "--lint=all", "--lint-fatal", "prometheus.yml", cwd=local)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = yaml.safe_load((local / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    app_port = compose["services"]["app"]["ports"][0].rsplit(":", 1)[1]
+    assert job["static_configs"] == [{"targets": [f"app:{app_port}"]}]
+    mounted = compose["services"]["prometheus"]["volumes"]
+    assert {"./observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro"} <= set(mounted)
+    assert "./observability/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounted, "the rule_files path"
+
+    rules = yaml.safe_load((local / "alerts.yml").read_text())
+    if orchestrator == "kubernetes":
+        rule, _ = rendered_rules(render, "kubernetes")
+        assert rules["groups"] == rule["spec"]["groups"]
+    _, tests = write(tmp_path, {"spec": rules}, {"job": job["job_name"]})
+    proc = promtool("test", "rules", tests.name, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_compose_grafana_and_jaeger_are_wired(render):
+    """Grafana's provisioned data sources are the compose services Prometheus and Jaeger, on the
+    ports those images serve; its dashboard folder holds the app's dashboard; the collector exports
+    traces to Jaeger's OTLP port."""
+    project = render(DEFAULT)
+    compose = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    sources = yaml.safe_load((project / "observability" / "grafana" / "datasources.yaml").read_text())
+    urls = {source["type"]: source["url"] for source in sources["datasources"]}
+    assert urls == {"prometheus": "http://prometheus:9090", "jaeger": "http://jaeger:16686"}
+    assert "127.0.0.1:9090:9090" in compose["prometheus"]["ports"]
+    assert any(port.endswith(":16686") for port in compose["jaeger"]["ports"])
+    providers = yaml.safe_load((project / "observability" / "grafana" / "dashboards.yaml").read_text())
+    folder = providers["providers"][0]["options"]["path"]
+    assert any(
+        volume.startswith("./observability/grafana-dashboard.json:" + folder + "/")
+        for volume in compose["grafana"]["volumes"]
+    )
+    collector = yaml.safe_load((project / "observability" / "otel-collector.yaml").read_text())
+    assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert "otlp/jaeger" in collector["service"]["pipelines"]["traces"]["exporters"]

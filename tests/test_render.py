@@ -88,7 +88,8 @@ def test_compose_wires_every_service(render, variant):
     )
     migrate = {"migrate"} if migrates else set()
     collector = {"otel-collector"} if dict(variant.extra).get("observability", True) else set()
-    assert set(compose["services"]) == {"app", *variant.data_services, *migrate, *collector}
+    local_stack = set(EXT.catalog.OBSERVABILITY["local"]) if collector else set()
+    assert set(compose["services"]) == {"app", *variant.data_services, *migrate, *collector, *local_stack}
     expected = {key: {"condition": "service_healthy"} for key in variant.data_services}
     expected.update({key: {"condition": "service_completed_successfully"} for key in migrate})
     expected.update({key: {"condition": "service_started"} for key in collector})
