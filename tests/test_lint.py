@@ -160,6 +160,27 @@ def test_gitlab_ci_is_valid_and_has_the_github_jobs(render, variant, tmp_path):
         run([tool("shellcheck"), "--shell=sh", str(script)], cwd=project)
 
 
+@pytest.mark.parametrize("ci_provider", ["github", "gitlab"])
+def test_renovate_config_matches_renovates_schema(render, ci_provider, tmp_path):
+    """renovate.json passes Renovate's own JSON schema (check-jsonschema's vendored copy), pins
+    images to digests and, on GitHub, actions to commit SHAs; a wrong value is refused."""
+    project = render({**DEFAULT.answers, "cloud": "aws", "ci_provider": ci_provider})
+    path = project / "renovate.json"
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", str(path)], cwd=project)
+    config = json.loads(path.read_text())
+    assert "docker:pinDigests" in config["extends"]
+    assert ("helpers:pinGitHubActionDigests" in config["extends"]) == (ci_provider == "github")
+    broken = tmp_path / "renovate.json"
+    broken.write_text(json.dumps({**config, "lockFileMaintenance": "weekly"}))
+    proc = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+
+
 # --- the container engine the Makefile runs ---------------------------------------------------------
 
 # Stand-ins for the engines: each records how it was called and answers as the state asks.
