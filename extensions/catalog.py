@@ -602,6 +602,8 @@ ORCHESTRATORS: dict[str, dict] = {
             "workers": "client",
             "app_on_control": False,
             "ports": {"tcp": [4646, 4647, 4648], "udp": [4648]},
+            # what the nodes share through the cloud's secret store while they form the cluster
+            "shared": ["gossip-key"],
             "api": "http://127.0.0.1:4646",
         },
     },
@@ -621,6 +623,7 @@ ORCHESTRATORS: dict[str, dict] = {
             # the routing mesh publishes the app's port on every node, managers included
             "app_on_control": True,
             "ports": {"tcp": [2377, 7946], "udp": [7946, 4789]},
+            "shared": ["founder", "manager-token", "worker-token"],
             "api": "unix:///var/run/docker.sock",
         },
     },
@@ -656,9 +659,41 @@ CLOUDS: dict[str, dict] = {
             "vms": {
                 "compute": "EC2 Auto Scaling groups of Amazon Linux 2023",
                 "access": "Session Manager (no SSH, no open port)",
-                "load_balancer": "an internal Network Load Balancer on the app's port",
+                "load_balancer": "an internal Network Load Balancer, port 80 to the app's port",
                 "identity": "the nodes' instance role (IMDSv2), which the app's containers use",
-                "connect": "aws ssm start-session",
+                # The deploy walkthrough (README "On AWS"): sign Docker in to the registry, read a
+                # secret ({name}), and reach a Swarm manager's Docker (`swarm_access`, with $cluster
+                # the cluster's name; every Docker command is then prefixed with `swarm_prefix`).
+                "registry_login": (
+                    "aws ecr get-login-password |"
+                    ' docker login --username AWS --password-stdin "${registry%%/*}"'
+                ),
+                "read_secret": (
+                    "aws secretsmanager get-secret-value --secret-id {name}"
+                    " --query SecretString --output text"
+                ),
+                "swarm_access": [
+                    "# Docker on a manager, over SSH through Session Manager (no open port, no stored key):",
+                    "# EC2 Instance Connect admits your key for 60 seconds.",
+                    "# ~/.ssh/config: Host i-*",
+                    "#   ProxyCommand aws ssm start-session --target %h"
+                    " --document-name AWS-StartSSHSession --parameters portNumber=%p",
+                    'manager="$(aws ec2 describe-instances \\',
+                    '  --filters Name=tag:swarm-cluster,Values="$cluster" Name=tag:role,Values=manager \\',
+                    "  Name=instance-state-name,Values=running \\",
+                    "  --query 'Reservations[0].Instances[0].InstanceId' --output text)\"",
+                    "aws ec2-instance-connect send-ssh-public-key"
+                    ' --instance-id "$manager" --instance-os-user ec2-user \\',
+                    '  --ssh-public-key "file://$HOME/.ssh/id_ed25519.pub"',
+                    'export DOCKER_HOST="ssh://ec2-user@$manager"',
+                ],
+                "swarm_prefix": "",
+                "first_apply": (
+                    "An account that never used EC2 Auto Scaling creates its service-linked role before the"
+                    " first\napply (`aws iam create-service-linked-role --aws-service-name"
+                    " autoscaling.amazonaws.com`): the\nnodes' disks are encrypted with the KMS key, and"
+                    " `vms.tf` grants that role its use."
+                ),
             },
             "ci": {
                 "action": "aws-actions/configure-aws-credentials@v4",
@@ -723,6 +758,29 @@ CLOUDS: dict[str, dict] = {
                 "example": "acme-prod-1234",
             },
             "node_instance_type": "e2-standard-4",
+            "vms": {
+                "compute": "regional managed instance groups of Ubuntu 24.04 LTS",
+                "access": "IAP TCP forwarding and OS Login (no public address, no stored key)",
+                "load_balancer": "an internal passthrough Network Load Balancer on the app's port",
+                "identity": "the app's service account, which the nodes run as (metadata server)",
+                "registry_login": 'gcloud auth configure-docker "${registry%%/*}"',
+                "read_secret": "gcloud secrets versions access latest --secret {name}",
+                "swarm_access": [
+                    "# Commands as root on a running manager, through IAP; OS Login admits you",
+                    "# (roles/compute.osAdminLogin) and the command reads this shell's input.",
+                    "on_manager() {",
+                    "  local name zone",
+                    "  read -r name zone < <(gcloud compute instances list --limit 1 \\",
+                    '    --filter "labels.swarm-cluster=$cluster AND labels.role=manager'
+                    ' AND status=RUNNING" \\',
+                    '    --format "value(name,zone.basename())")',
+                    '  gcloud compute ssh "$name" --zone "$zone" --tunnel-through-iap \\',
+                    '    --command "sudo $(printf \'%q \' "$@")"',
+                    "}",
+                ],
+                "swarm_prefix": "on_manager ",
+                "first_apply": "",
+            },
             "ci": {
                 "action": "google-github-actions/auth@v2",
                 "inputs": {

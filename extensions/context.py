@@ -145,14 +145,19 @@ def unavailable_error(kind: str, value: Any) -> str:
     return "not available yet: " + entry["unavailable_reason"]
 
 
-def cloud_error(value: Any, orchestrator: Any) -> str:
-    """Why the cloud cannot go with the orchestrator, or "" when it can: Nomad and Swarm need the
-    cloud's virtual-machine infrastructure."""
+def cloud_error(value: Any, orchestrator: Any, data_services: Any = ()) -> str:
+    """Why the cloud cannot go with the orchestrator and data services, or "" when it can: Nomad and
+    Swarm need the cloud's virtual-machine infrastructure, and there every data service must be the
+    cloud's managed offering (the template runs no data service inside a Nomad or Swarm cluster)."""
     reason = unavailable_error("cloud", value)
     if reason or on_kubernetes(orchestrator) or str(value) == "none":
         return reason
-    if "vms" not in catalog.CLOUDS[str(value)]["terraform"]:
+    cloud = catalog.CLOUDS[str(value)]
+    if "vms" not in cloud["terraform"]:
         return f"no {orchestrator} VMs on {value} yet: aws or none"
+    for key in data_services or ():
+        if not cloud["services"][key]["managed"]:
+            return f"no managed {catalog.DATA_SERVICES[key]['label']} on {value} for {orchestrator}"
     return ""
 
 

@@ -67,13 +67,21 @@ def _choice_env() -> jinja2.Environment:
     return env
 
 
-def default_answers() -> dict:
-    """Every question's default that is a plain value (not itself a template)."""
-    return {
-        name: q["default"]
-        for name, q in questions().items()
-        if not (isinstance(q.get("default"), str) and "{{" in q["default"])
-    }
+def default_answers(**answers) -> dict:
+    """Every question's answer: as given, else its default (a templated default rendered from the
+    answers before it, as Copier does)."""
+    env = _choice_env()
+    values: dict = {}
+    for name, q in questions().items():
+        default = q.get("default")
+        if name in answers:
+            values[name] = answers[name]
+        elif isinstance(default, str) and "{{" in default:
+            rendered = env.from_string(default).render(values)
+            values[name] = yaml.safe_load(rendered) if q.get("multiselect") else rendered
+        else:
+            values[name] = default
+    return values
 
 
 @cache
@@ -81,7 +89,7 @@ def choices(question: str, **answers) -> dict[str, str]:
     """value -> refusal message ("" when implemented), in copier.yml order, with the other answers at
     their defaults or as given (a choice may depend on them: a cloud on the orchestrator)."""
     env = _choice_env()
-    context = {**default_answers(), **answers}
+    context = default_answers(**answers)
     result = {}
     for entry in (
         questions()[question]["choices"].values()
@@ -247,6 +255,20 @@ REFUSED = [
         for o in implemented("orchestrator")
         for v, m in refused("cloud", orchestrator=o).items()
         if v in implemented("cloud")
+    ),
+    # on virtual machines every data service is the cloud's managed one
+    *(
+        {
+            "question": "cloud",
+            "answers": {"orchestrator": o, "cloud": v, "data_services": [svc]},
+            "message": f"no managed {load_extension().catalog.DATA_SERVICES[svc]['label']} on {v}",
+        }
+        for o in implemented("orchestrator")
+        for svc in implemented("data_services")
+        for v in implemented("cloud", orchestrator=o)
+        if v != "none"
+        and o not in load_extension().catalog.KUBERNETES_ORCHESTRATORS
+        and not load_extension().catalog.CLOUDS[v]["services"][svc]["managed"]
     ),
     *(
         {

@@ -9,9 +9,6 @@ locals {
     managed-by  = "terraform"
   })
 
-  # The app's Kubernetes ServiceAccount, as GKE Workload Identity names it.
-  app_member = "serviceAccount:${var.account_id}.svc.id.goog[${var.app_name}/${var.app_name}]"
-
   # Google-managed service agents that encrypt with the project's KMS key. GKE's and Compute
   # Engine's exist once their APIs are on; the others are created explicitly (kms.tf).
   service_agents = {

@@ -28,7 +28,7 @@ resource "google_artifact_registry_repository_iam_member" "nodes_pull" {
   repository = google_artifact_registry_repository.app.name
   location   = var.region
   role       = "roles/artifactregistry.reader"
-  member     = "serviceAccount:${google_service_account.nodes.email}"
+  member     = "serviceAccount:${local.node_service_account}"
 }
 
 resource "google_artifact_registry_repository_iam_member" "ci_push" {
