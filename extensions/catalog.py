@@ -852,6 +852,8 @@ EOF""",
             "providers": [
                 {"name": "azurerm", "source": "hashicorp/azurerm", "version": "~> 4.30"},
                 {"name": "random", "source": "hashicorp/random", "version": "~> 3.7"},
+                # only on virtual machines (`vms.needs`)
+                {"name": "tls", "source": "hashicorp/tls", "version": "~> 4.1", "optional": True},
             ],
             "kubernetes": "Azure Kubernetes Service (AKS)",
             "registry": "Azure Container Registry (Premium, Entra ID sign-in only)",
@@ -870,6 +872,37 @@ EOF""",
                 "example": "00000000-0000-0000-0000-000000000000",
             },
             "node_instance_type": "Standard_D4s_v5",
+            "vms": {
+                "compute": "Uniform virtual machine scale sets of Ubuntu 24.04 LTS in three zones",
+                "access": "Azure Bastion with Microsoft Entra ID sign-in (no public address, no stored key)",
+                "load_balancer": "an internal Standard Load Balancer, port 80 to the app's port",
+                "identity": "the app's user-assigned managed identity, which the nodes carry (IMDS)",
+                "encryption": "platform-managed keys; node disks encrypted at the host as well",
+                # Scale sets need an SSH key; sign-in is Entra ID, so nobody holds it (tls_private_key).
+                "needs": ["tls"],
+                "registry_login": 'az acr login --name "${registry%%.*}"',
+                "read_secret": (
+                    "az keyvault secret show --id"
+                    ' "$(terraform -chdir=infra/terraform output -raw {key}_credentials_secret)"'
+                    " --query value --output tsv"
+                ),
+                "swarm_access": [
+                    "# Commands as root on a running manager, over SSH through Azure Bastion with your",
+                    "# Entra ID (role Virtual Machine Administrator Login; `az extension add --name ssh`);",
+                    "# the command reads this shell's input.",
+                    'connect="$(terraform -chdir=infra/terraform output -raw connect_command)"',
+                    "on_manager() {",
+                    "  local remote",
+                    '  remote="sudo $(printf \'%q \' "$@")"',
+                    '  eval "$connect -- $(printf \'%q\' "$remote")"',
+                    "}",
+                ],
+                "swarm_prefix": "on_manager ",
+                "first_apply": (
+                    "Nodes encrypt their disks at the host: register the feature once per subscription"
+                    "\n(`az feature register --namespace Microsoft.Compute --name EncryptionAtHost`)."
+                ),
+            },
             "ci": {
                 "action": "azure/login@v2",
                 "inputs": {

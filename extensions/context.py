@@ -417,7 +417,9 @@ def _infra(answers: dict, services: list[dict]) -> dict:
             # the group names' width, aligned as terraform fmt does
             "width": max(len(facts["control"]), len(facts["workers"])),
         }
-    needed = {name for svc in offered for name in svc.get("needs", [])}
+    needed = {name for svc in offered for name in svc.get("needs", [])} | set(
+        vms.get("needs", []) if vms else []
+    )
     providers = [p for p in cloud["terraform"]["providers"] if not p.get("optional") or p["name"] in needed]
     return {
         "name": infra_name(answers["project_slug"]),

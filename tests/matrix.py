@@ -151,7 +151,8 @@ def service_subsets(runtime: str) -> list[tuple[str, ...]]:
 
 def all_variants() -> list[Variant]:
     """The render matrix, as readable data:
-    - every runtime x orchestrator x cloud, with no data services and with every one the runtime supports;
+    - every runtime x orchestrator x cloud, with no data services and with every one the runtime supports
+      that the cloud can host for that orchestrator;
     - every runtime x orchestrator with each data service alone (each service's code path per runtime);
     - every subset of the data services, for each runtime on the default orchestrator and cloud.
     """
@@ -165,7 +166,13 @@ def all_variants() -> list[Variant]:
         for orchestrator in implemented("orchestrator"):
             for cloud in implemented("cloud", orchestrator=orchestrator):
                 add(Variant(runtime, orchestrator, cloud, ()))
-                add(Variant(runtime, orchestrator, cloud, everything))
+                # those the cloud can host there (on virtual machines: the ones it manages)
+                hosted = tuple(
+                    svc
+                    for svc in everything
+                    if cloud in implemented("cloud", orchestrator=orchestrator, data_services=(svc,))
+                )
+                add(Variant(runtime, orchestrator, cloud, hosted))
             for service in everything:
                 add(Variant(runtime, orchestrator, DEFAULT.cloud, (service,)))
         for services in service_subsets(runtime):

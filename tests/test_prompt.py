@@ -27,6 +27,7 @@ COLUMNS = EXT.PROMPT_WIDTH
 DOWN = "\x1b[B"
 CLEAR = "\x15"  # Ctrl-U: the typed answer starts with the default filled in
 ENTER = "\r"
+SPACE = " "  # ticks a checkbox
 SHOWN_ERROR = object()  # in a key list: wait until the validation error is on screen
 CLUSTER_ONLY = ("kubernetes_version", "service_mesh", "secrets")
 
@@ -124,20 +125,24 @@ def test_every_help_line_fits_the_terminal():
 
 def test_nomad_is_never_asked_what_only_a_cluster_has(tmp_path):
     """Choosing Nomad in the menu: no Kubernetes version, mesh or secrets operator is asked or
-    recorded, where Copier used to offer Istio and Vault for a Nomad job."""
+    recorded, where Copier used to offer Istio and Vault for a Nomad job. With MongoDB ticked too,
+    the cloud without a managed MongoDB for its virtual machines is shown disabled."""
     prompt = Prompt(tmp_path / "out")
-    prompt.run({"orchestrator": [DOWN, DOWN, ENTER]})
+    prompt.run({"data_services": [DOWN, SPACE, ENTER], "orchestrator": [DOWN, DOWN, ENTER]})
     expected = [name for name in questions() if name not in CLUSTER_ONLY]
     assert prompt.asked == expected
     for name in questions():  # each question's help was shown whole
         if name in prompt.asked:
             first, *rest = help_lines(name)
             assert f"🎤 {first}" in prompt.seen and all(line in prompt.seen for line in rest), name
-    # clouds without virtual machines for Nomad are shown disabled, with the reason
-    for label, value in (("Google Cloud", "gcp"), ("Azure", "azure")):
-        reason = EXT.cloud_error(value, "nomad")
-        assert reason and any(line.strip() == f"- {label} ({reason})" for line in prompt.seen), label
     recorded = answers_file(tmp_path / "out")
+    assert "mongodb" in recorded["data_services"]
+    # a cloud that cannot host those answers is shown disabled, with the reason; the others are not
+    for label, value in (("AWS", "aws"), ("Google Cloud", "gcp"), ("Azure", "azure")):
+        reason = EXT.cloud_error(value, "nomad", recorded["data_services"])
+        disabled = [line.strip() for line in prompt.seen if line.strip().startswith(f"- {label} (")]
+        assert disabled == ([f"- {label} ({reason})"] if reason else []), label
+        assert bool(reason) == (value == "gcp"), value
     assert recorded["orchestrator"] == "nomad"
     assert not set(CLUSTER_ONLY) & set(recorded)
     readme = (tmp_path / "out" / "README.md").read_text()

@@ -11,9 +11,6 @@ locals {
     environment = var.environment
     managed-by  = "terraform"
   })
-
-  # The app's Kubernetes ServiceAccount, as the cluster's OIDC issuer names it in tokens.
-  app_subject = "system:serviceaccount:${var.app_name}:${var.app_name}"
 }
 
 data "azurerm_client_config" "current" {}

@@ -22,7 +22,7 @@ resource "azurerm_container_registry" "main" {
 resource "azurerm_role_assignment" "nodes_pull" {
   scope                            = azurerm_container_registry.main.id
   role_definition_name             = "AcrPull"
-  principal_id                     = azurerm_kubernetes_cluster.main.kubelet_identity[0].object_id
+  principal_id                     = local.node_principal_id
   skip_service_principal_aad_check = true
 }
 
