@@ -696,7 +696,7 @@ CLOUDS: dict[str, dict] = {
                 ),
             },
             "ci": {
-                "action": "aws-actions/configure-aws-credentials@v4",
+                "action": "aws-actions/configure-aws-credentials",
                 "inputs": {"role-to-assume": "AWS_ROLE_ARN", "aws-region": "AWS_REGION"},
                 "env": {},
                 "env_from_vars": {},
@@ -782,7 +782,7 @@ CLOUDS: dict[str, dict] = {
                 "first_apply": "",
             },
             "ci": {
-                "action": "google-github-actions/auth@v2",
+                "action": "google-github-actions/auth",
                 "inputs": {
                     "workload_identity_provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
                     "service_account": "GCP_SERVICE_ACCOUNT",
@@ -904,7 +904,7 @@ EOF""",
                 ),
             },
             "ci": {
-                "action": "azure/login@v2",
+                "action": "azure/login",
                 "inputs": {
                     "client-id": "AZURE_CLIENT_ID",
                     "tenant-id": "AZURE_TENANT_ID",
@@ -954,6 +954,29 @@ EOF""",
             },
         },
     },
+}
+
+GITHUB_ACTIONS: dict[str, tuple[str, str]] = {
+    # What the generated workflow uses, pinned to the commit of a release (a tag can be moved, a
+    # commit cannot); the comment names the release, and Renovate moves both together.
+    "actions/checkout": ("34e114876b0b11c390a56381ad16ebd13914f8d5", "v4.3.1"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/setup-node": ("49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0"),
+    "actions/setup-go": ("d35c59abb061a4a6fb18e82ac0862c26744d6ab5", "v5.5.0"),
+    "actions/setup-java": ("c5195efecf7bdfc987ee8bae7a71cb8b11521c00", "v4.7.1"),
+    "actions/attest-build-provenance": ("e8998f949152b193b063cb0ec769d69d929409be", "v2.4.0"),
+    "azure/setup-helm": ("1a275c3b69536ee54be43f2070a358922e12c8d4", "v4.3.1"),
+    "hashicorp/setup-terraform": ("b9cd54a3c349d3f38e8881555d616ced269862dd", "v3.1.2"),
+    "aws-actions/configure-aws-credentials": ("7474bc4690e29a8392af63c5b98e7449536d5c3a", "v4.3.1"),
+    "google-github-actions/auth": ("ba79af03959ebeac9769e648f473a284504d9193", "v2.1.10"),
+    "azure/login": ("a457da9ea143d694b1b9c7c869ebb04ebe844ef5", "v2.3.0"),
+    "docker/setup-buildx-action": ("e468171a9de216ec08956ac3ada2f0791b6bd435", "v3.11.1"),
+    "docker/login-action": ("c94ce9fb468520275223c153574b00df6fe4bcc9", "v3.7.0"),
+    "docker/metadata-action": ("c299e40c65443455700f0fdfc63efafe5b349051", "v5.10.0"),
+    "docker/build-push-action": ("10e90e3645eae34f1e60eeb005ba3a3d33f178e8", "v6.19.2"),
+    "aquasecurity/trivy-action": ("ed142fd0673e97e23eac54620cfb913e5ce36c25", "v0.36.0"),
+    "anchore/sbom-action": ("e22c389904149dbc22b58101806040fa8d37a610", "v0.24.0"),
+    "sigstore/cosign-installer": ("7e8b541eb2e61bf99390e1afd4be13a184e9ebc5", "v3.10.1"),
 }
 
 COPIER_VERSION = "9.19.1"

@@ -452,6 +452,8 @@ def _ci(answers: dict) -> dict:
         "attribute_mapping": mapping,
         "attribute_width": max(len(key) + 2 for key in mapping),  # quoted keys, aligned as terraform fmt
     }
+    # `uses:` of each GitHub Action: its pinned commit, the release named in a comment
+    entry["actions"] = {name: f"{name}@{sha}  # {tag}" for name, (sha, tag) in catalog.GITHUB_ACTIONS.items()}
     return entry
 
 

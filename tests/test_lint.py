@@ -17,6 +17,7 @@ import yaml
 from kube import validate_manifests, violations
 from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from renderings import kustomize
+from support import tools
 from support.tools import venv_tool as tool
 
 pytestmark = pytest.mark.lint
@@ -162,16 +163,22 @@ def test_gitlab_ci_is_valid_and_has_the_github_jobs(render, variant, tmp_path):
 
 @pytest.mark.parametrize("ci_provider", ["github", "gitlab"])
 def test_renovate_config_matches_renovates_schema(render, ci_provider, tmp_path):
-    """renovate.json passes Renovate's own JSON schema (check-jsonschema's vendored copy), pins
-    images to digests and, on GitHub, actions to commit SHAs; a wrong value is refused."""
+    """renovate.json passes Renovate's own validator and JSON schema (check-jsonschema's vendored
+    copy), pins images to digests and, on GitHub, actions to commit SHAs; a wrong value is refused
+    by both."""
     project = render({**DEFAULT.answers, "cloud": "aws", "ci_provider": ci_provider})
     path = project / "renovate.json"
+    run(tools.renovate_validator(), cwd=project)
     run([tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", str(path)], cwd=project)
     config = json.loads(path.read_text())
     assert "docker:pinDigests" in config["extends"]
     assert ("helpers:pinGitHubActionDigests" in config["extends"]) == (ci_provider == "github")
     broken = tmp_path / "renovate.json"
     broken.write_text(json.dumps({**config, "lockFileMaintenance": "weekly"}))
+    refused = subprocess.run(
+        tools.renovate_validator(), cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode != 0 and "lockFileMaintenance" in refused.stdout + refused.stderr
     proc = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", str(broken)],
         capture_output=True,
@@ -179,6 +186,107 @@ def test_renovate_config_matches_renovates_schema(render, ci_provider, tmp_path)
         check=False,
     )
     assert proc.returncode != 0
+
+
+# --- supply chain: what the generated CI does with the image -----------------------------------------
+
+PINNED = re.compile(r"^([\w.-]+/[\w.-]+)@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_workflow_pins_actions_and_ships_a_scanned_signed_image(render, cloud):
+    """Every action is pinned to a commit (its release in a comment); the image is scanned (fixable
+    criticals fail), described by an SBOM, and, when pushed, attested and signed; release tags push
+    their version after checking the deploy files name it, and become a GitHub release."""
+    project = render({**DEFAULT.answers, "cloud": cloud})
+    path = project / ".github" / "workflows" / "ci.yml"
+    uses = re.findall(r"^\s+(?:- )?uses: (.+)$", path.read_text(), re.M)
+    assert uses
+    for ref in uses:
+        match = PINNED.match(ref)
+        assert match and match.group(1) in EXT.catalog.GITHUB_ACTIONS, ref
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow[True]["push"]["tags"] == ["v*.*.*"]  # YAML 1.1 reads the key `on` as true
+    image = workflow["jobs"]["image"]
+    assert image["permissions"]["id-token"] == "write" and image["permissions"]["attestations"] == "write"
+    steps = image["steps"]
+
+    def step(action: str = "", name: str = "") -> int:
+        """Index of the (last) step that uses `action` or is called `name`."""
+        found = [
+            i
+            for i, s in enumerate(steps)
+            if (action and s.get("uses", "").startswith(action + "@")) or s.get("name") == name
+        ]
+        assert found, action or name
+        return found[-1]
+
+    scan = steps[step("aquasecurity/trivy-action")]["with"]
+    assert (scan["severity"], scan["ignore-unfixed"], scan["exit-code"]) == ("CRITICAL", True, "1")
+    assert steps[step("anchore/sbom-action")]["with"]["format"] == "spdx-json"
+    assert steps[step("actions/attest-build-provenance")]["with"]["push-to-registry"] is True
+    sign = steps[step(name="Sign, and attest the SBOM (keyless, Sigstore)")]["run"]
+    assert 'cosign sign --yes "$IMAGE"' in sign and "--predicate sbom.spdx.json" in sign
+    assert "release-version --check" in steps[step(name="The deploy files name the release")]["run"]
+    push = step(name="Push")
+    assert steps[push]["with"]["push"] is True and steps[push]["if"] == "env.PUSH == 'true'"
+    assert step("aquasecurity/trivy-action") < push < step("actions/attest-build-provenance")
+    release = workflow["jobs"]["release"]
+    assert release["needs"] == "image" and release["if"] == "startsWith(github.ref, 'refs/tags/v')"
+
+
+def test_gitlab_pipeline_ships_a_scanned_signed_image(render):
+    project = render({**DEFAULT.answers, "ci_provider": "gitlab"})
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert any("CI_COMMIT_TAG" in rule["if"] for rule in pipeline["workflow"]["rules"])
+    job = pipeline["app-image"]
+    assert job["id_tokens"]["SIGSTORE_ID_TOKEN"]["aud"] == "sigstore"
+    script = "\n".join(job["script"])
+    assert "trivy image --scanners vuln --severity CRITICAL --ignore-unfixed --exit-code 1" in script
+    assert "--format spdx-json" in script and 'cosign sign --yes "$image"' in script
+    assert script.index("--exit-code 1") < script.index("docker push") < script.index("cosign sign")
+    assert "release-version --check" in script
+    release = pipeline["release"]
+    assert release["release"]["tag_name"] == "$CI_COMMIT_TAG" and release["needs"] == ["app-image"]
+
+
+@pytest.mark.parametrize("orchestrator", ["kubernetes", "helm", "nomad", "swarm"])
+def test_release_version_moves_every_deploy_file_and_the_tag_check(render, orchestrator, tmp_path):
+    """scripts/release-version: the check passes for the version the files name and fails, naming
+    the lines, for another; setting one moves the image tag, SERVICE_VERSION, the chart and the
+    image label, after which the check passes and the deployed image is that version."""
+    project = tmp_path / "project"
+    shutil.copytree(render({**DEFAULT.answers, "orchestrator": orchestrator}), project, symlinks=True)
+    script = project / "scripts" / "release-version"
+    check = run([tool("shellcheck"), str(script)], cwd=project)
+    assert check.returncode == 0
+    initial = EXT.catalog.INITIAL_VERSION
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    repository = f"{answers['image_registry']}/{answers['project_slug']}"
+    assert subprocess.run([str(script), "--check", initial], cwd=project, check=False).returncode == 0
+    stale = subprocess.run([str(script), "--check", "9.8.7"], cwd=project, capture_output=True, text=True)
+    assert stale.returncode == 1 and "deploy/" in stale.stderr and "app/Dockerfile" in stale.stderr
+    assert subprocess.run([str(script), "9.8.7"], cwd=project, check=False).returncode == 0
+    assert subprocess.run([str(script), "--check", "9.8.7"], cwd=project, check=False).returncode == 0
+    assert (
+        subprocess.run([str(script), "--check", "9.8.70"], cwd=project, capture_output=True).returncode == 1
+    )
+    deploy = "\n".join(p.read_text() for p in sorted((project / "deploy").rglob("*")) if p.is_file())
+    assert initial not in re.sub(r"name-" + re.escape(initial), "", deploy)
+    assert 'org.opencontainers.image.version="9.8.7"' in (project / "app" / "Dockerfile").read_text()
+    if orchestrator == "kubernetes":
+        images = {
+            c["image"]
+            for doc in kustomize(project / "deploy" / "kubernetes" / "overlays" / "prod")
+            if doc["kind"] == "Deployment"
+            for c in doc["spec"]["template"]["spec"]["containers"]
+        }
+        assert images and all(image.endswith(":9.8.7") for image in images), images
+    elif orchestrator == "helm":
+        (chart,) = (project / "deploy" / "helm").glob("*/Chart.yaml")
+        assert yaml.safe_load(chart.read_text())["appVersion"] == "9.8.7"
+    else:
+        assert f"{repository}:9.8.7" in deploy and f"{repository}:{initial}" not in deploy
 
 
 # --- the container engine the Makefile runs ---------------------------------------------------------

@@ -337,6 +337,24 @@ def backstage_check() -> list[str]:
     return ["node", str(directory / "tree" / "check.mjs")]
 
 
+RENOVATE_VERSION = "44.121.2"
+
+
+def renovate_validator() -> list[str]:
+    """Renovate's own `renovate-config-validator`, from the npm registry once per version (install
+    scripts off: RE2's native build; Renovate then validates regexes with JavaScript's RegExp)."""
+    directory = CACHE / f"renovate-{RENOVATE_VERSION}"
+
+    def install(out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        npm = ["npm", "install", "--prefix", str(out), "--no-save", "--no-audit", "--no-fund"]
+        npm += ["--loglevel=error", "--ignore-scripts", f"renovate@{RENOVATE_VERSION}"]
+        subprocess.run(npm, cwd=out, check=True)
+
+    built_once(directory / "tree", install)
+    return [str(directory / "tree" / "node_modules" / ".bin" / "renovate-config-validator"), "--strict"]
+
+
 def module_build(
     name: str,
     module: str,
