@@ -635,8 +635,9 @@ def test_workflow_runs_terraform_and_signs_in_with_oidc(render, cloud):
     login = next(
         step
         for step in plan["steps"]
-        if step.get("uses") == catalog.CLOUDS[cloud]["terraform"]["ci"]["action"]
+        if step.get("uses", "").split("@")[0] == catalog.CLOUDS[cloud]["terraform"]["ci"]["action"]
     )
+    assert re.fullmatch(r"[\w/.-]+@[0-9a-f]{40}", login["uses"]), "pinned to a commit"
     assert all("vars." in value for value in login["with"].values())
     assert "secrets." not in json.dumps(plan), "CI signs in with OIDC, never with stored keys"
 
