@@ -66,9 +66,11 @@ RUNTIMES: dict[str, dict] = {
         "label": "Python",
         # What `make install`, `make run` and `make migrate` need on a developer's machine.
         "prerequisites": "Python 3.11 or newer with `venv` (Debian and Ubuntu: `python3-venv`)",
-        "version": "3.12",
-        "build_image": "python:3.12.7-slim-bookworm",
-        "run_image": "python:3.12.7-slim-bookworm",
+        "version": "3.13",
+        # Distroless's Python is Debian's (/usr/bin/python3.13): the virtualenv is built on the same
+        # Debian release's interpreter, so its links point at the one the runtime image has.
+        "build_image": "debian:13.4-slim",
+        "run_image": "gcr.io/distroless/python3-debian13:nonroot",
         "tmp_dirs": ["/tmp"],
         # Data services whose client this runtime's app implements (others are refused at the prompt).
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
@@ -178,15 +180,16 @@ RUNTIMES: dict[str, dict] = {
         "label": "Node.js",
         "prerequisites": "Node.js 22.22 or newer with npm",
         "version": "22",
-        # One pinned Debian image for both stages: the runtime stage deletes npm, corepack and yarn.
+        # npm installs the packages on the Node image; they run on distroless's Node 22 (node at
+        # /nodejs/bin/node, no shell, no npm). Renovate keeps both on the 22 line, pinned by digest.
         "build_image": "node:22.23.3-bookworm-slim",
-        "run_image": "node:22.23.3-bookworm-slim",
+        "run_image": "gcr.io/distroless/nodejs22-debian13:nonroot",
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's own health check, exec form, as compose and Swarm run it too ({port_env}, {path}):
         # the runtime image has no curl or shell, so node itself makes the request.
-        "healthcheck": ["node", "src/healthcheck.js", "{path}"],
-        "migrate_command": ["node", "src/migrate.js"],
+        "healthcheck": ["/nodejs/bin/node", "src/healthcheck.js", "{path}"],
+        "migrate_command": ["/nodejs/bin/node", "src/migrate.js"],
         "traces": True,
         "commands": {
             "install": "npm ci",
@@ -244,7 +247,7 @@ RUNTIMES: dict[str, dict] = {
         "prerequisites": "Go 1.26",
         "version": "1.26",
         "build_image": "golang:1.26.6-bookworm",
-        "run_image": "gcr.io/distroless/static-debian12:nonroot",
+        "run_image": "gcr.io/distroless/static-debian13:nonroot",
         # The image's own health check ({path}): the distroless image has no shell or curl; the binary
         # requests the path itself.
         "healthcheck": ["/app", "-healthcheck={path}"],
@@ -290,13 +293,20 @@ RUNTIMES: dict[str, dict] = {
         # The LTS release Debian 12 builds (openjdk-17) and Spring Boot 4 supports.
         "version": "17",
         "build_image": "maven:3.9.9-eclipse-temurin-17",
-        "run_image": "eclipse-temurin:17.0.13_11-jre-jammy",
+        # Distroless's Java 17 runtime (Temurin): no shell, no package manager.
+        "run_image": "gcr.io/distroless/java17-debian13:nonroot",
         "tmp_dirs": ["/tmp"],
-        # The image's own health check ({port_env}, {path}): the JRE image has curl and a shell.
+        # The image's own health check ({package}, {path}): the runtime image has no shell or curl, so
+        # a JVM runs the app's Healthcheck class (no Spring, C1 only: a fraction of a second).
         "healthcheck": [
-            "sh",
-            "-c",
-            "curl -fsS -o /dev/null http://127.0.0.1:${{{port_env}}}{path} || exit 1",
+            "java",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-Xmx16m",
+            "-cp",
+            "/app/app.jar",
+            "{package}.Healthcheck",
+            "{path}",
         ],
         # The image's ENTRYPOINT; with the argument `migrate` it runs the schema migration instead.
         "entrypoint": JAVA_ENTRYPOINT,

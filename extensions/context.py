@@ -610,7 +610,8 @@ def service_spec(
     healthcheck = None
     if rt.get("healthcheck"):
         healthcheck = [
-            arg.format(port_env=names["port"], path=catalog.HEALTH_PATH) for arg in rt["healthcheck"]
+            arg.format(port_env=names["port"], path=catalog.HEALTH_PATH, package=java_package(slug))
+            for arg in rt["healthcheck"]
         ]
     return {
         "image": f"{image_repository}:{catalog.INITIAL_VERSION}",
@@ -646,6 +647,12 @@ def service_spec(
     }
 
 
+def java_package(slug: str) -> str:
+    """The Java app's package: `com.example.` and the slug's letters and digits."""
+    name = re.sub(r"[^a-z0-9]", "", slug) or "app"
+    return f"com.example.{'app' + name if name[0].isdigit() else name}"
+
+
 def derive(answers: dict) -> dict:
     """Every computed value, from the answers alone. Pure: same answers, same result."""
     slug = answers["project_slug"]
@@ -661,9 +668,6 @@ def derive(answers: dict) -> dict:
     env_names = list(app_env.values()) + [svc["env"] for svc in services]
     if answers.get("observability"):
         env_names.append(catalog.OBSERVABILITY["otlp_env"])
-    package_slug = re.sub(r"[^a-z0-9]", "", slug) or "app"
-    if package_slug[0].isdigit():
-        package_slug = "app" + package_slug
     packages = rt.get("packages", {})
     deps = {"direct": [], "lock": [], "dev": packages.get("dev", {}).get("direct", [])}
     observability = bool(answers.get("observability"))
@@ -732,8 +736,8 @@ def derive(answers: dict) -> dict:
         "java_health": {svc["key"]: rt["health_contributors"][svc["key"]] for svc in services}
         if runtime == "java"
         else {},
-        "java_package": f"com.example.{package_slug}",
-        "java_package_path": f"com/example/{package_slug}",
+        "java_package": java_package(slug),
+        "java_package_path": java_package(slug).replace(".", "/"),
         "py_package": "app",
     }
 

@@ -10,7 +10,8 @@ Per available runtime (or those named), rendered from this working tree with the
   targets: < 1 s (Python, Node, Java), < 0.2 s (Go), judged on the process-to-ready time.
 For Python, also:
 - size against a reference Dockerfile in `docker init`'s style (one stage, pip into the system
-  site-packages with pip's cache on a cache mount, same stand-in base, same lock); target <= 0.9x;
+  site-packages with pip's cache on a cache mount, on `python:3.13-slim`'s stand-in, same lock);
+  target <= 0.9x;
   and what each leaves behind: compilers, build tools, installers, package caches;
 - rebuild time after a source-only change against the build without layer cache (`--no-cache`;
   its downloads still come from the Dockerfile's cache mounts, so it measures the build's own work,
@@ -49,9 +50,11 @@ SOURCE_EDIT = {
     "java": ("src/main/java/**/*.java", "// edit {i}\n"),
 }
 
+# docker init's Python base: the slim image of the release the app's image runs.
+DOCKER_INIT_BASE = "python:3.13-slim-trixie"
 DOCKER_INIT_STYLE = """\
 # syntax=docker/dockerfile:1
-# The reference: `docker init`'s Python Dockerfile (one stage), on the same base and lock
+# The reference: `docker init`'s Python Dockerfile (one stage) on its slim base, with the same lock
 # (bind target made absolute: buildah 1.28 requires it).
 FROM {base} AS base
 ENV PYTHONDONTWRITEBYTECODE=1
@@ -183,13 +186,14 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     row["leftovers"] = leftover_summary(full_tag)
     if name == "python":
         ref_file = base / "docker-init.Dockerfile"
-        ref_file.write_text(DOCKER_INIT_STYLE.format(base=runtime["run_image"], port=app_port))
+        standin_bases.ensure(DOCKER_INIT_BASE, "python")
+        ref_file.write_text(DOCKER_INIT_STYLE.format(base=DOCKER_INIT_BASE, port=app_port))
         ref_tag = "localhost/cn-bench/python:docker-init-style"
         imagekit.build(full, ref_tag, dockerfile=ref_file, no_cache=True)
-        base_size = imagekit.size(runtime["run_image"])
         row["reference_size"] = imagekit.size(ref_tag)
         row["size_ratio"] = round(row["size_default"] / row["reference_size"], 3)
-        row["base_size"] = base_size
+        row["base_size"] = imagekit.size(runtime["run_image"])
+        row["reference_base_size"] = imagekit.size(DOCKER_INIT_BASE)
         row["reference_leftovers"] = leftover_summary(ref_tag)
     return row
 
@@ -241,10 +245,10 @@ def main() -> int:
                 f"  size {mb(row['size_default'])} / docker-init style {mb(row['reference_size'])} = "
                 f"{row['size_ratio']:.2f}x (target <= {SIZE_TARGET}x: {met})"
             )
-            base_size = row["base_size"]
+            base, ref_base = row["base_size"], row["reference_base_size"]
             print(
-                f"  of which the base image: {mb(base_size)}; added: "
-                f"{mb(row['size_default'] - base_size)} / {mb(row['reference_size'] - base_size)}"
+                f"  base images {mb(base)} / {mb(ref_base)}; added to them: "
+                f"{mb(row['size_default'] - base)} / {mb(row['reference_size'] - ref_base)}"
             )
             print(f"  left in the docker-init style image: {row['reference_leftovers']}")
     out = ROOT / ".benchmarks" / "images.json"

@@ -229,7 +229,7 @@ BIN_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sb
 # ecosystem, and their download caches (the base OS's own apt/dpkg are the base's business).
 BUILD_TOOLS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld", "as", "pip", "pip3", "npm", "npx", "yarn",
                "corepack", "go", "gofmt", "mvn", "javac")  # fmt: skip
-TOOL_MODULES = ("pip", "setuptools", "wheel", "ensurepip")
+TOOL_MODULES = ("pip", "setuptools", "wheel")
 CACHES = ("root/.cache/pip", "root/.npm", "root/.m2", "root/.cache/go-build", "go/pkg/mod",
           "usr/local/share/.cache", "home/node/.npm")  # fmt: skip
 
@@ -258,6 +258,38 @@ def leftovers(root: Path) -> dict[str, list[str]]:
     found["package caches"] += [
         "/" + str(p.relative_to(root)) for p in (root / "var/cache/apt/archives").glob("*.deb")
     ]
+    return found
+
+
+# What a final image must not carry at all (the issue's "no package manager or shell"), the base
+# image's own included: a shell anywhere on the usual paths, and any package manager or installer.
+SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh", "busybox")
+PACKAGE_MANAGERS = ("apt", "apt-get", "aptitude", "dpkg", "rpm", "dnf", "yum", "microdnf", "apk", "pip",
+                    "pip3", "npm", "npx", "yarn", "pnpm", "corepack", "gem", "mvn")  # fmt: skip
+RUNTIME_BIN_DIRS = (*BIN_DIRS, "nodejs/bin", "busybox", "opt/java/openjdk/bin")
+
+
+def shells_and_package_managers(root: Path) -> dict[str, list[str]]:
+    """Shells and package managers found in an image's root filesystem: executables by name, Python's
+    pip module, npm's package, and ensurepip only with a pip wheel it could install."""
+    found: dict[str, list[str]] = {"shells": [], "package managers": []}
+    for folder in RUNTIME_BIN_DIRS:
+        directory = root / folder
+        if not directory.is_dir() or directory.is_symlink():
+            continue
+        for entry in directory.iterdir():
+            if entry.name in SHELLS:
+                found["shells"].append(f"/{folder}/{entry.name}")
+            elif entry.name in PACKAGE_MANAGERS or entry.name.startswith("pip3."):
+                found["package managers"].append(f"/{folder}/{entry.name}")
+    patterns = ("usr/lib/python3*/site-packages/pip", "usr/lib/python3*/dist-packages/pip",
+                "usr/local/lib/python3*/site-packages/pip", "opt/venv/lib/python3*/site-packages/pip",
+                "usr/lib/python3*/ensurepip/_bundled/pip-*.whl",
+                "usr/local/lib/python3*/ensurepip/_bundled/pip-*.whl",
+                "usr/share/python-wheels/pip-*.whl", "usr/local/lib/node_modules/npm",
+                "nodejs/lib/node_modules/npm")  # fmt: skip
+    for pattern in patterns:
+        found["package managers"] += ["/" + str(path.relative_to(root)) for path in root.glob(pattern)]
     return found
 
 

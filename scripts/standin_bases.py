@@ -4,8 +4,10 @@
 No container registry is reachable here, so `FROM python:3.12.7-slim-bookworm` cannot be pulled.
 This script builds, for every runtime the catalog marks available, an image with the same name and
 the same properties the Dockerfile relies on (paths, users, tools present or absent), from a Debian
-bookworm minbase made with debootstrap, and tags it with the exact name the catalog gives. Builds
-then run with `--pull=never`.
+minbase made with debootstrap (bookworm, or trixie where the Debian release matters: Python's
+interpreter path), and tags it with the exact name the catalog gives. Builds then run with
+`--pull=never`. The distroless stand-ins are, like the real ones, the files of a list of Debian
+packages copied into an empty image: no shell, no package manager.
 
     scripts/standin_bases.py                 the available runtimes (extensions/catalog.py)
     scripts/standin_bases.py node go         these runtimes, available or not
@@ -43,9 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imagekit  # noqa: E402
 
-SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
-MINBASE = "localhost/cn-standin/debian:bookworm-minbase"
 LABEL = "org.cn-template.standin.recipe"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
@@ -63,6 +63,7 @@ class Recipe:
     """How to stand in for one upstream image. `{version}` in any text is the image tag's version."""
 
     like: str  # the upstream image, and what of it is kept
+    suite: str = "bookworm"  # the Debian release of the minbase it starts from
     apt: tuple[str, ...] = ()  # Debian packages installed on the minbase
     downloads: tuple[str, ...] = ()  # "pypi:SPEC" or "npm:SPEC", unpacked into the build context
     steps: str = ""  # Containerfile instructions after the packages (the CA bundle is already in)
@@ -70,12 +71,84 @@ class Recipe:
     rootfs: str | None = None  # set: the image is FROM scratch with this folder of the steps' result
     user: str | None = None
     workdir: str | None = None
+    entrypoint: str | None = None
     cmd: str | None = None
+    version_from: str | None = None  # "build_image": `{version}` is the runtime's build image's
 
+
+def minbase_name(suite: str) -> str:
+    return f"localhost/cn-standin/debian:{suite}-minbase"
+
+
+# The distroless images' common root (base-debian*:nonroot): CA certificates, time zones, the
+# nonroot user, /tmp; no shell. The usr-merged links make package files land where Debian puts them.
+DISTROLESS_ROOT = """\
+RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/usr/share /rootfs/usr/bin /rootfs/usr/sbin /rootfs/usr/lib \\
+        /rootfs/usr/lib64 /rootfs/tmp /rootfs/home/nonroot /rootfs/root \\
+    && for dir in bin sbin lib lib64; do ln -s "usr/$dir" "/rootfs/$dir"; done \\
+    && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \\
+    && cp -a /usr/share/zoneinfo /rootfs/usr/share/ \\
+    && cp /etc/services /etc/protocols /etc/os-release /rootfs/etc/ \\
+    && printf 'hosts: files dns\\n' > /rootfs/etc/nsswitch.conf \\
+    && printf '%s\\n' 'root:x:0:0:root:/root:/sbin/nologin' \\
+        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \\
+        'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /rootfs/etc/passwd \\
+    && printf '%s\\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' > /rootfs/etc/group \\
+    && chmod 1777 /rootfs/tmp && chmod 700 /rootfs/root && chown 65532:65532 /rootfs/home/nonroot
+"""
+
+
+def distroless_packages(*packages: str) -> str:
+    """Containerfile steps copying the files of Debian packages (installed in the stand-in stage)
+    into /rootfs, as distroless assembles its images from .debs; then the loader's cache."""
+    return f"""\
+RUN for pkg in {" ".join(packages)}; do dpkg -L "$pkg"; done | sort -u | while read -r path; do \\
+        if [ -d "$path" ] || ! [ -e "$path" -o -L "$path" ]; then continue; fi; \\
+        dir="$(readlink -f "$(dirname "$path")")"; mkdir -p "/rootfs$dir"; cp -a "$path" "/rootfs$dir/"; \\
+    done \\
+    && cp -a /etc/ld.so.conf /etc/ld.so.conf.d /rootfs/etc/ && ldconfig -r /rootfs
+"""
+
+
+DEBIAN_SLIM = Recipe(
+    like="debian:13.*-slim: Debian trixie with apt, without docs, man pages or translations",
+    suite="trixie",
+    cmd='["bash"]',
+)
+
+# Debian's packages for Python, as distroless's python3 image lists them (its cc base: libc, OpenSSL,
+# libgcc and libstdc++); ensurepip (python3.13-venv) without the pip wheel it would install.
+DISTROLESS_PYTHON_PACKAGES = (
+    "libc6", "libssl3t64", "libzstd1", "libgcc-s1", "libstdc++6", "libgomp1", "libbz2-1.0", "libdb5.3t64",
+    "libexpat1", "liblzma5", "libsqlite3-0", "libuuid1", "libncursesw6", "libtinfo6", "zlib1g",
+    "libcom-err2", "libcrypt1", "libgssapi-krb5-2", "libk5crypto3", "libkeyutils1", "libkrb5-3",
+    "libkrb5support0", "libnsl2", "libreadline8t64", "libtirpc3t64", "libffi8", "libpython3.13-minimal",
+    "libpython3.13-stdlib", "python3.13-minimal", "python3.13-venv",
+)  # fmt: skip
+
+DISTROLESS_PYTHON = Recipe(
+    like="gcr.io/distroless/python3-debian13:nonroot: Debian's Python 3.13 (/usr/bin/python3.13, python3"
+    " and python links) on the cc base; no shell, no package manager, no pip; user 65532",
+    suite="trixie",
+    apt=("ca-certificates", "tzdata", "netbase", *DISTROLESS_PYTHON_PACKAGES),
+    steps=DISTROLESS_ROOT
+    + distroless_packages(*DISTROLESS_PYTHON_PACKAGES)
+    + """\
+RUN ln -s python3.13 /rootfs/usr/bin/python3 && ln -s python3.13 /rootfs/usr/bin/python \\
+    && chroot /rootfs /usr/bin/python3 -c 'import bz2, ctypes, decimal, lzma, sqlite3, ssl, uuid, zlib'
+""",
+    rootfs="/rootfs",
+    env={"LANG": "C.UTF-8", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
+    user="65532",
+    workdir="/home/nonroot",
+    entrypoint='["/usr/bin/python3.13"]',
+)
 
 PYTHON = Recipe(
-    like="python:*-slim-bookworm: python, python3 and pip in /usr/local/bin, pip installed with a RECORD"
-    " (so `pip uninstall` works) and no PEP 668 marker; Debian's Python 3.11 instead of 3.12",
+    like="python:*-slim-trixie: python, python3 and pip in /usr/local/bin, pip installed with a RECORD"
+    " (so `pip uninstall` works) and no PEP 668 marker; Debian's Python 3.13 (scripts/bench_images.py's"
+    " `docker init`-style reference)",
+    suite="trixie",
     apt=("python3", "python3-venv", "ca-certificates", "netbase", "tzdata"),
     steps="""\
 RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED \\
@@ -125,25 +198,63 @@ RUN mkdir -p /go/src /go/bin && chmod -R 1777 /go && /usr/local/go/bin/go versio
 )
 
 DISTROLESS_STATIC = Recipe(
-    like="gcr.io/distroless/static-debian12:nonroot: no shell, no package manager; CA certificates,"
+    like="gcr.io/distroless/static-debian13:nonroot: no shell, no package manager; CA certificates,"
     " tzdata, /etc/passwd with nonroot (65532), /tmp, user 65532",
     apt=("ca-certificates", "tzdata", "netbase"),
-    steps="""\
-RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/usr/share /rootfs/tmp /rootfs/home/nonroot /rootfs/root \\
-    && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \\
-    && cp -a /usr/share/zoneinfo /rootfs/usr/share/ \\
-    && cp /etc/services /etc/protocols /etc/os-release /rootfs/etc/ \\
-    && printf 'hosts: files dns\\n' > /rootfs/etc/nsswitch.conf \\
-    && printf '%s\\n' 'root:x:0:0:root:/root:/sbin/nologin' \\
-        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \\
-        'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /rootfs/etc/passwd \\
-    && printf '%s\\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' > /rootfs/etc/group \\
-    && chmod 1777 /rootfs/tmp && chmod 700 /rootfs/root && chown 65532:65532 /rootfs/home/nonroot
+    steps=DISTROLESS_ROOT,
+    rootfs="/rootfs",
+    env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
+    user="65532",
+    workdir="/home/nonroot",
+)
+
+DISTROLESS_CC_PACKAGES = ("libc6", "libssl3", "libgcc-s1", "libstdc++6", "libgomp1")
+
+DISTROLESS_NODE = Recipe(
+    like="gcr.io/distroless/nodejs22-debian13:nonroot: node at /nodejs/bin/node (the build image's"
+    " release) on the cc base, as ENTRYPOINT; no shell, no npm; user 65532",
+    apt=("ca-certificates", "tzdata", "netbase", *DISTROLESS_CC_PACKAGES),
+    downloads=("npm:node-linux-{arch}@{version}",),
+    steps=DISTROLESS_ROOT
+    + distroless_packages(*DISTROLESS_CC_PACKAGES)
+    + """\
+COPY node-linux-{arch}/bin/node /rootfs/nodejs/bin/node
+RUN chroot /rootfs /nodejs/bin/node --version
 """,
     rootfs="/rootfs",
     env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
     user="65532",
     workdir="/home/nonroot",
+    entrypoint='["/nodejs/bin/node"]',
+    version_from="build_image",
+)
+
+# Distroless's java base (fonts and image libraries the JDK loads) and the JRE; Debian's OpenJDK 17
+# stands in for Temurin 17. (java cannot run in a chroot without /proc: it finds its libraries
+# through /proc/self/exe. The image tier runs it.)
+DISTROLESS_JAVA_PACKAGES = (
+    "libc6", "zlib1g", "libjpeg62-turbo", "liblcms2-2", "libfreetype6", "fonts-dejavu-core",
+    "fontconfig-config", "libexpat1", "libfontconfig1", "libuuid1", "libbrotli1", "libcrypt1",
+    "libstdc++6", "libgcc-s1", "libpng16-16", "libharfbuzz0b", "libgraphite2-3", "libpcre2-8-0",
+    "libglib2.0-0", "openjdk-17-jre-headless",
+)  # fmt: skip
+
+DISTROLESS_JAVA = Recipe(
+    like="gcr.io/distroless/java17-debian13:nonroot: a Java 17 runtime with /usr/bin/java and the CA"
+    " certificates as a Java keystore; ENTRYPOINT java -jar; no shell; user 65532",
+    apt=("ca-certificates", "tzdata", "netbase", *DISTROLESS_JAVA_PACKAGES),
+    steps=DISTROLESS_ROOT
+    + distroless_packages(*DISTROLESS_JAVA_PACKAGES)
+    + """\
+RUN mkdir -p /rootfs/etc/ssl/certs/java && cp /etc/ssl/certs/java/cacerts /rootfs/etc/ssl/certs/java/ \\
+    && ln -s "/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java" /rootfs/usr/bin/java \\
+    && test -f /rootfs/usr/lib/jvm/java-17-openjdk-*/lib/libjli.so
+""",
+    rootfs="/rootfs",
+    env={"LANG": "C.UTF-8"},
+    user="65532",
+    workdir="/home/nonroot",
+    entrypoint='["/usr/bin/java", "-jar"]',
 )
 
 _JAVA_HOME = """\
@@ -164,24 +275,16 @@ RUN mkdir -p /root/.m2
     cmd='["mvn"]',
 )
 
-TEMURIN_JRE = Recipe(
-    like="eclipse-temurin:17-jre-jammy: Debian's OpenJDK 17 JRE (headless) for Temurin on Ubuntu,"
-    " JAVA_HOME /opt/java/openjdk, curl and wget",
-    apt=("openjdk-17-jre-headless", "ca-certificates", "curl", "wget", "tzdata"),
-    steps=_JAVA_HOME,
-    env=_JAVA_ENV,
-    cmd='["jshell"]',
-)
-
-RECIPES = {"python": PYTHON, "node": NODE, "golang": GOLANG, "distroless-static": DISTROLESS_STATIC,
-           "maven": MAVEN, "temurin-jre": TEMURIN_JRE}  # fmt: skip
+RECIPES = {"python": PYTHON, "debian-slim": DEBIAN_SLIM, "distroless-python": DISTROLESS_PYTHON, "node": NODE,
+           "distroless-node": DISTROLESS_NODE, "golang": GOLANG, "distroless-static": DISTROLESS_STATIC,
+           "maven": MAVEN, "distroless-java": DISTROLESS_JAVA}  # fmt: skip
 
 # Which recipe stands in for each image of each runtime (the names come from the catalog).
 STANDINS = {
-    "python": {"build_image": "python", "run_image": "python"},
-    "node": {"build_image": "node", "run_image": "node"},
+    "python": {"build_image": "debian-slim", "run_image": "distroless-python"},
+    "node": {"build_image": "node", "run_image": "distroless-node"},
     "go": {"build_image": "golang", "run_image": "distroless-static"},
-    "java": {"build_image": "maven", "run_image": "temurin-jre"},
+    "java": {"build_image": "maven", "run_image": "distroless-java"},
 }
 
 
@@ -202,65 +305,70 @@ def arch() -> str:
     return {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
 
-def wanted(runtimes: list[str]) -> dict[str, str]:
-    """image name -> recipe name, for the given runtimes' build and run images."""
+def wanted(runtimes: list[str]) -> dict[str, tuple[str, str]]:
+    """image name -> (recipe name, version), for the given runtimes' build and run images."""
     rts = catalog().RUNTIMES
-    images: dict[str, str] = {}
+    images: dict[str, tuple[str, str]] = {}
     for runtime in runtimes:
         if runtime not in STANDINS:
             raise SystemExit(f"no stand-in recipe for runtime {runtime!r}: add it to STANDINS and RECIPES")
         for role, recipe in STANDINS[runtime].items():
             image = rts[runtime][role]
-            if images.setdefault(image, recipe) != recipe:
-                raise SystemExit(f"{image} has two recipes: {images[image]} and {recipe}")
+            version_from = RECIPES[recipe].version_from
+            version = tag_version(rts[runtime][version_from] if version_from else image)
+            if images.setdefault(image, (recipe, version)) != (recipe, version):
+                raise SystemExit(f"{image} has two recipes: {images[image]} and {(recipe, version)}")
     return images
 
 
 # --- the Debian minbase ------------------------------------------------------------------------
 
-MINBASE_FILES = {
-    "etc/apt/sources.list": (
-        f"deb {MIRROR} {SUITE} main\n"
-        f"deb {MIRROR} {SUITE}-updates main\n"
-        f"deb {MIRROR}-security {SUITE}-security main\n"
-    ),
-    # As in Debian's slim images: no docs, man pages or translations.
-    "etc/dpkg/dpkg.cfg.d/slim": (
-        "path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"
-        "path-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n"
-        "path-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n"
-    ),
-    "etc/apt/apt.conf.d/slim": (
-        'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
-        'Acquire::Languages "none";\nDPkg::Post-Invoke {"rm -f /var/cache/apt/archives/*.deb || true";};\n'
-    ),
-}
+
+def minbase_files(suite: str) -> dict[str, str]:
+    return {
+        "etc/apt/sources.list": (
+            f"deb {MIRROR} {suite} main\n"
+            f"deb {MIRROR} {suite}-updates main\n"
+            f"deb {MIRROR}-security {suite}-security main\n"
+        ),
+        # As in Debian's slim images: no docs, man pages or translations.
+        "etc/dpkg/dpkg.cfg.d/slim": (
+            "path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"
+            "path-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n"
+            "path-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n"
+        ),
+        "etc/apt/apt.conf.d/slim": (
+            'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
+            'Acquire::Languages "none";\n'
+            'DPkg::Post-Invoke {"rm -f /var/cache/apt/archives/*.deb || true";};\n'
+        ),
+    }
 
 
-def minbase_recipe() -> str:
-    text = f"debootstrap --variant=minbase {SUITE} {MIRROR}\n" + "".join(
-        f"{name}\n{content}" for name, content in sorted(MINBASE_FILES.items())
+def minbase_recipe(suite: str) -> str:
+    text = f"debootstrap --variant=minbase {suite} {MIRROR}\n" + "".join(
+        f"{name}\n{content}" for name, content in sorted(minbase_files(suite).items())
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_minbase(force: bool) -> str:
-    recipe = minbase_recipe()
-    if not force and imagekit.label(MINBASE, LABEL) == recipe:
-        print(f"= {MINBASE} (recipe {recipe})", flush=True)
-        return imagekit.image_id(MINBASE)
-    print(f"+ {MINBASE}: debootstrap {SUITE} from {MIRROR}", flush=True)
+def build_minbase(suite: str, force: bool) -> str:
+    recipe, minbase = minbase_recipe(suite), minbase_name(suite)
+    if not force and imagekit.label(minbase, LABEL) == recipe:
+        print(f"= {minbase} (recipe {recipe})", flush=True)
+        return imagekit.image_id(minbase)
+    print(f"+ {minbase}: debootstrap {suite} from {MIRROR}", flush=True)
     start = time.perf_counter()
     debs = imagekit.CACHE / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cn-standin-", dir=imagekit.CACHE) as tmp:
         root = Path(tmp) / "root"
         subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--cache-dir={debs}", SUITE, str(root), MIRROR],
+            ["debootstrap", "--variant=minbase", f"--cache-dir={debs}", suite, str(root), MIRROR],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        for name, content in MINBASE_FILES.items():
+        for name, content in minbase_files(suite).items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(content)
         for pattern in ("var/cache/apt/*", "var/lib/apt/lists/*", "var/log/*", "tmp/*", "usr/share/man/*",
@@ -274,14 +382,14 @@ def build_minbase(force: bool) -> str:
             "--change", f"LABEL {LABEL}={recipe}",
             "--change", f"ENV PATH={PATH}",
             "--change", 'CMD ["bash"]',
-            "-", MINBASE,
+            "-", minbase,
             stdin=tar.stdout,
         )  # fmt: skip
         tar.stdout.close()
         if tar.wait() != 0:
             raise RuntimeError("tar of the minbase root failed")
-    print(f"  {MINBASE} in {time.perf_counter() - start:.0f} s", flush=True)
-    return imagekit.image_id(MINBASE)
+    print(f"  {minbase} in {time.perf_counter() - start:.0f} s", flush=True)
+    return imagekit.image_id(minbase)
 
 
 # --- downloads into the build context ----------------------------------------------------------
@@ -347,7 +455,7 @@ def containerfile(recipe: Recipe, version: str) -> str:
 
     lines = [
         f"# Stand-in for {fill(recipe.like)}",
-        f"FROM {MINBASE} AS standin",
+        f"FROM {minbase_name(recipe.suite)} AS standin",
         "COPY extra-ca/ /usr/local/share/ca-certificates/",
     ]
     if recipe.apt:
@@ -371,6 +479,8 @@ def containerfile(recipe: Recipe, version: str) -> str:
         lines.append(f"WORKDIR {recipe.workdir}")
     if recipe.user:
         lines.append(f"USER {recipe.user}")
+    if recipe.entrypoint:
+        lines.append(f"ENTRYPOINT {recipe.entrypoint}")
     if recipe.cmd:
         lines.append(f"CMD {recipe.cmd}")
     return "\n".join(lines) + "\n"
@@ -387,10 +497,9 @@ def recipe_hash(text: str, downloads: list[str], minbase_id: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_standin(image: str, recipe_name: str, minbase_id: str, force: bool) -> bool:
+def build_standin(image: str, recipe_name: str, version: str, minbase_id: str, force: bool) -> bool:
     """Build one stand-in unless an image with the same recipe exists; True when it was built."""
     recipe = RECIPES[recipe_name]
-    version = tag_version(image)
     text = containerfile(recipe, version)
     downloads = [d.replace("{version}", version).replace("{arch}", arch()) for d in recipe.downloads]
     digest = recipe_hash(text, downloads, minbase_id)
@@ -414,6 +523,16 @@ def build_standin(image: str, recipe_name: str, minbase_id: str, force: bool) ->
     return True
 
 
+def ensure(image: str, recipe_name: str) -> None:
+    """One stand-in outside the catalog's (a benchmark's reference base), with its minbase."""
+    imagekit.ensure_tools()
+    imagekit.configure()
+    recipe = RECIPES[recipe_name]
+    with imagekit.one_at_a_time("standin"):
+        minbase_id = build_minbase(recipe.suite, force=False)
+        build_standin(image, recipe_name, tag_version(image), minbase_id, force=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runtimes", nargs="*", help="default: the runtimes the catalog marks available")
@@ -430,8 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         runtimes = args.runtimes or available
     images = wanted(runtimes)
     if args.show:
-        for image, recipe in images.items():
-            print(f"# ---- {image}\n{containerfile(RECIPES[recipe], tag_version(image))}")
+        for image, (recipe, version) in images.items():
+            print(f"# ---- {image}\n{containerfile(RECIPES[recipe], version)}")
         return 0
     if args.print_env:
         imagekit.configure()
@@ -447,9 +566,14 @@ def main(argv: list[str] | None = None) -> int:
         with imagekit.one_at_a_time("build"):
             # Images no tag reaches any more (replaced test images, old build cache): storage stays bounded.
             imagekit.podman("image", "prune", "--force", check=False)
-        minbase_id = build_minbase(args.force)
+        minbase_ids = {
+            suite: build_minbase(suite, args.force)
+            for suite in sorted({RECIPES[recipe].suite for recipe, _ in images.values()})
+        }
         built = [
-            image for image, recipe in images.items() if build_standin(image, recipe, minbase_id, args.force)
+            image
+            for image, (recipe, version) in images.items()
+            if build_standin(image, recipe, version, minbase_ids[RECIPES[recipe].suite], args.force)
         ]
     print(
         f"stand-in bases ready for {', '.join(runtimes)}: {len(built)} built, "

@@ -70,6 +70,8 @@ class Driver:
             command[0] = str(project / "app" / ".venv" / "bin" / "python")
         if self.runtime == "go":
             command[0] = self._go_binary(project)  # the image's /app
+        if self.runtime == "node":  # the image's /nodejs/bin/node
+            command[0] = shutil.which("node") or "node"
         if self.runtime == "java":  # the image's jar is the build's target/app.jar
             command = [
                 str(project / "app" / "target" / "app.jar") if arg == "/app/app.jar" else arg

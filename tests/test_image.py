@@ -4,6 +4,7 @@ No registry is reachable here: scripts/standin_bases.py builds stand-ins for the
 from Debian (cached between runs), and every build runs with `--pull=never`. Per runtime, with no data
 services and with PostgreSQL + Redis (pointing at nothing: liveness must not depend on them):
 - the image builds, and carries no compiler, build tool, installer or package cache;
+- its final stage has no shell and no package manager at all, its base's included (distroless);
 - it runs with a read-only root filesystem, every capability dropped and no privilege escalation,
   the runtime's temporary folders as tmpfs; /healthz answers 200 within the HEALTHCHECK start period;
 - the process runs as the numeric non-root UID; `podman healthcheck run` passes;
@@ -129,6 +130,17 @@ def test_image_builds_without_build_tools(images, variant):
     with imagekit.mounted(image) as root:
         found = imagekit.leftovers(root)
     assert found == {"build tools": [], "installer modules": [], "package caches": []}, found
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
+def test_image_has_no_shell_or_package_manager(images, variant):
+    image = images(variant)
+    with imagekit.mounted(image) as root:
+        found = imagekit.shells_and_package_managers(root)
+    assert found == {"shells": [], "package managers": []}, found
+    # Nor can anything start one: exec of a shell fails in the container itself.
+    proc = imagekit.podman("run", "--rm", "--entrypoint", "sh", image, "-c", "true", check=False)
+    assert proc.returncode != 0 and "executable file" in (proc.stdout + proc.stderr), proc
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
