@@ -286,7 +286,7 @@ def release_pair(repo: Path, old: str) -> Path:
     """A clone of this repo at `repo` with a real old commit as v0.1.0 and the working tree as v0.2.0."""
     git(ROOT, "worktree", "prune")
     proc = subprocess.run(
-        ["git", "clone", "-q", "--no-checkout", str(ROOT), str(repo)],
+        ["git", "clone", "-q", "--no-checkout", "--no-tags", str(ROOT), str(repo)],
         capture_output=True,
         text=True,
         check=False,
