@@ -174,6 +174,12 @@ RUNTIMES: dict[str, dict] = {
             },
             "dev": {"direct": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1"]},
         },
+        # The dev container (.devcontainer/): Microsoft's image for the toolchain, and the editor's
+        # extensions for the app's language, linter and formatter.
+        "devcontainer": {
+            "image": "mcr.microsoft.com/devcontainers/python:1-3.13-bookworm",
+            "extensions": ["ms-python.python", "charliermarsh.ruff"],
+        },
         "available": True,
     },
     "node": {
@@ -240,6 +246,10 @@ RUNTIMES: dict[str, dict] = {
         # The image's release line and newer (Node.js 20 reached its end of life in April 2026), from
         # the release @platformatic/kafka needs.
         "engines": ">=22.22",
+        "devcontainer": {
+            "image": "mcr.microsoft.com/devcontainers/javascript-node:1-22-bookworm",
+            "extensions": ["dbaeumer.vscode-eslint", "esbenp.prettier-vscode"],
+        },
         "available": True,
     },
     "go": {
@@ -284,6 +294,10 @@ RUNTIMES: dict[str, dict] = {
             "run": "go run .",
             "migrate": "go run . -migrate",
             "lock": "go mod tidy",
+        },
+        "devcontainer": {
+            "image": "mcr.microsoft.com/devcontainers/go:1-1.26-bookworm",
+            "extensions": ["golang.go"],
         },
         "available": True,
     },
@@ -363,6 +377,18 @@ RUNTIMES: dict[str, dict] = {
             "test": "mvn -B -q test",
             "run": "java -jar target/app.jar",
             "migrate": "java -jar target/app.jar migrate",
+        },
+        # The Java image has the JDK; Maven comes from the dev container feature for Java.
+        "devcontainer": {
+            "image": "mcr.microsoft.com/devcontainers/java:1-17-bookworm",
+            "features": {
+                "ghcr.io/devcontainers/features/java:1": {
+                    "version": "none",
+                    "installMaven": "true",
+                    "installGradle": "false",
+                }
+            },
+            "extensions": ["vscjava.vscode-java-pack"],
         },
         "available": True,
     },
