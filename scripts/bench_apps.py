@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Benchmark each runtime's generated app against a bare app of its framework, side by side.
+
+    .venv/bin/python scripts/bench_apps.py [--runtimes python node] [--rounds 3] [--seconds 15]
+                                          [--connections 32]
+
+Per runtime: the app rendered from this working tree with PostgreSQL and Redis (observability on,
+no collector configured: no span is exported), built by its own `make install`, and a bare app on the
+same framework and versions (FastAPI on uvicorn, Fastify, Go's net/http, Spring Boot MVC) answering
+/healthz with the same JSON. Both run on this machine against real PostgreSQL and Redis on loopback
+(Debian's packages, tests/servers.py). wrk (Debian's) drives one endpoint at a time: one thread,
+--connections connections, --seconds after a 3 s warm-up; the runs of a round interleave every
+runtime and app, and the tables show medians over --rounds of:
+
+- requests/s, p50 and p99 latency, errors (socket errors and non-2xx answers);
+- CPU per request (user + system of the app's process tree) and its peak RSS;
+- bytes the app logged per request;
+- new server connections during the run: PostgreSQL's `log_connections` lines and Redis's
+  `total_connections_received` (a pool created once opens none in a steady run).
+
+Targets (issue 16): generated /healthz >= 0.8x bare; p50 on /healthz < 5 ms at 32 connections; no
+new connections during a steady run beyond the pool's size. Needs wrk (`apt-get install wrk`);
+results go to .benchmarks/apps.json with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from matrix import copy_working_tree, load_extension  # noqa: E402
+from runtimes import Captured, Driver  # noqa: E402
+from servers import Postgres, Redis, free_port, wait_for_port  # noqa: E402
+
+CATALOG = load_extension().catalog
+SERVICES = ("postgres", "redis")
+TARGETS = {"healthz_ratio": 0.8, "healthz_p50_ms": 5.0}
+
+BARE_PYTHON = """\
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/healthz")
+async def healthz():
+    return {"status": "ok"}
+
+
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=False, log_level="warning")
+"""
+
+BARE_NODE = """\
+import Fastify from "fastify";
+
+const app = Fastify({ logger: false });
+app.get("/healthz", async () => ({ status: "ok" }));
+await app.listen({ host: "127.0.0.1", port: Number(process.env.PORT) });
+"""
+
+BARE_GO = """\
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+)
+
+func main() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+	_ = http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), mux)
+}
+"""
+
+BARE_JAVA_POM = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <parent>
+    <groupId>org.springframework.boot</groupId>
+    <artifactId>spring-boot-starter-parent</artifactId>
+    <version>{boot}</version>
+    <relativePath />
+  </parent>
+  <groupId>com.example</groupId>
+  <artifactId>bare</artifactId>
+  <version>0.1.0</version>
+  <properties>
+    <java.version>17</java.version>
+{overrides}
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.springframework.boot</groupId>
+      <artifactId>spring-boot-starter-webmvc</artifactId>
+    </dependency>
+  </dependencies>
+  <build>
+    <finalName>app</finalName>
+    <plugins>
+      <plugin>
+        <groupId>org.springframework.boot</groupId>
+        <artifactId>spring-boot-maven-plugin</artifactId>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+
+BARE_JAVA_APP = """\
+package bare;
+
+import java.util.Map;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+@SpringBootApplication
+@RestController
+public class Bare {
+  public static void main(String[] args) {
+    SpringApplication.run(Bare.class, args);
+  }
+
+  @GetMapping("/healthz")
+  Map<String, String> healthz() {
+    return Map.of("status", "ok");
+  }
+}
+"""
+
+
+def render(src: Path, dest: Path, answers: dict) -> Path:
+    data = dest.with_suffix(".answers.json")
+    data.write_text(json.dumps(answers))  # JSON is YAML: Copier's --data-file reads it
+    copier = Path(sys.executable).with_name("copier")
+    subprocess.run(
+        [
+            str(copier),
+            "copy",
+            "--quiet",
+            "--trust",
+            "--defaults",
+            "--data-file",
+            str(data),
+            str(src),
+            str(dest),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return dest
+
+
+def build_generated(runtime: str, src: Path, base: Path) -> Path:
+    project = render(
+        src, base / f"{runtime}-generated", {"runtime": runtime, "data_services": list(SERVICES)}
+    )
+    driver = Driver(runtime)
+    proc = subprocess.run(["make", "install"], cwd=project, env=driver.env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{runtime}: make install failed\n{proc.stdout}{proc.stderr}")
+    return project
+
+
+def build_bare(runtime: str, generated: Path, base: Path) -> tuple[list[str], Path]:
+    """(command, working directory) of the bare app, on the generated app's framework versions."""
+    app = generated / "app"
+    bare = base / f"{runtime}-bare"
+    bare.mkdir()
+    driver = Driver(runtime)
+    if runtime == "python":
+        (bare / "bare.py").write_text(BARE_PYTHON)
+        return [str(app / ".venv" / "bin" / "python"), "bare.py"], bare
+    if runtime == "node":
+        (bare / "bare.mjs").write_text(BARE_NODE)
+        (bare / "node_modules").symlink_to(app / "node_modules")
+        return [shutil.which("node") or "node", "bare.mjs"], bare
+    if runtime == "go":
+        (bare / "main.go").write_text(BARE_GO)
+        (bare / "go.mod").write_text(f"module bare\n\ngo {CATALOG.RUNTIMES['go']['version']}\n")
+        subprocess.run(["go", "build", "-o", "bare", "."], cwd=bare, env=driver.env(), check=True)
+        return [str(bare / "bare")], bare
+    if runtime == "java":
+        rt = CATALOG.RUNTIMES["java"]
+        overrides = "\n".join(f"    <{k}>{v}</{k}>" for k, v in rt.get("bom_overrides", {}).items())
+        (bare / "pom.xml").write_text(BARE_JAVA_POM.format(boot=rt["spring_boot"], overrides=overrides))
+        (bare / "src/main/java/bare").mkdir(parents=True)
+        (bare / "src/main/java/bare/Bare.java").write_text(BARE_JAVA_APP)
+        subprocess.run(["mvn", "-B", "-q", "package", "-DskipTests"], cwd=bare, env=driver.env(), check=True)
+        return [shutil.which("java") or "java", "-jar", str(bare / "target" / "app.jar")], bare
+    raise SystemExit(f"no bare app for {runtime}")
+
+
+# --- measuring ---------------------------------------------------------------------------------------
+
+
+def tree(pid: int) -> list[int]:
+    """pid and its descendants (workers, a JVM's or npm's children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        children = Path(f"/proc/{current}/task/{current}/children")
+        if children.exists():
+            todo += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / ticks
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1)) * 1024
+        except (FileNotFoundError, AttributeError):
+            pass
+    return total
+
+
+def wrk(url: str, seconds: int, connections: int, method: str = "GET", body: dict | None = None) -> dict:
+    script = None
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if method != "GET":
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        payload = json.dumps(body or {})
+        script.write(
+            f'wrk.method = "{method}"\nwrk.body = {json.dumps(payload)}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script.close()
+        args += ["-s", script.name]
+    try:
+        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        if script:
+            os.unlink(script.name)
+    return parse_wrk(out)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out: str) -> dict:
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+        "errors": errors + (int(non2xx.group(1)) if non2xx else 0),
+    }
+
+
+class Connections:
+    """New server connections: PostgreSQL's log_connections lines, Redis's connection counter."""
+
+    def __init__(self, postgres: Postgres, redis: Redis) -> None:
+        self.postgres, self.redis = postgres, redis
+        postgres.sql("ALTER SYSTEM SET log_connections = on")
+        postgres.sql("SELECT pg_reload_conf()")
+        self.log = postgres.dir.parent / "pg.log"
+        before = self.snapshot()
+        postgres.sql("SELECT 1")  # one new connection: the count must see it
+        after = self.snapshot()
+        assert after[0] - before[0] == 1, "PostgreSQL does not log connections: the count would be 0"
+        assert after[1] - before[1] == 0, after
+
+    def snapshot(self) -> tuple[int, int]:
+        """(PostgreSQL connections so far, Redis connections so far, not counting this question's own)."""
+        pg = self.log.read_text(errors="replace").count("connection authorized")
+        info = subprocess.run(
+            ["redis-cli", "-p", str(self.redis.port), "INFO", "stats"], capture_output=True, text=True
+        ).stdout
+        self.asked = getattr(self, "asked", 0) + 1
+        return pg, int(re.search(r"total_connections_received:(\d+)", info).group(1)) - self.asked
+
+
+def measure(proc: Captured, url: str, args, connections: Connections, method="GET", body=None) -> dict:
+    pids = tree(proc.pid)
+    wrk(url, 3, args.connections, method, body)  # warm-up
+    log_before = len(proc.output_so_far().encode())
+    cpu_before, conn_before = cpu_seconds(pids), connections.snapshot()
+    peak = [rss_bytes(pids)]
+    result = {}
+
+    def run() -> None:
+        result.update(wrk(url, args.seconds, args.connections, method, body))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():  # RSS sampled twice a second while wrk runs
+        peak.append(rss_bytes(tree(proc.pid)))
+        time.sleep(0.5)
+    cpu = cpu_seconds(tree(proc.pid)) - cpu_before
+    conn_after = connections.snapshot()
+    logged = len(proc.output_so_far().encode()) - log_before
+    requests = max(result["requests"], 1)
+    result.update(
+        {
+            "cpu_us_per_request": round(cpu / requests * 1e6, 1),
+            "peak_rss_mb": round(max(peak) / 1e6, 1),
+            "log_bytes_per_request": round(logged / requests, 1),
+            "new_pg_connections": conn_after[0] - conn_before[0],
+            "new_redis_connections": conn_after[1] - conn_before[1],
+        }
+    )
+    return result
+
+
+def start(command: list[str], cwd: Path, env: dict, port: int) -> Captured:
+    proc = Captured(command, cwd=cwd, env=env)
+    try:
+        wait_for_port(port, timeout=90)
+    except TimeoutError:
+        proc.kill()
+        out, err = proc.communicate()
+        raise SystemExit(f"{command} did not listen on {port}:\n{out}{err}") from None
+    return proc
+
+
+def stop(proc: Captured) -> None:
+    proc.terminate()
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+def endpoints() -> list[tuple[str, str, dict | None]]:
+    """(path, method, body) for /healthz, /readyz and each service's real use."""
+    found = [(CATALOG.HEALTH_PATH, "GET", None), (CATALOG.READY_PATH, "GET", None)]
+    for key in SERVICES:
+        request = CATALOG.DATA_SERVICES[key]["try"]
+        found.append((request["path"], request["method"], request.get("body")))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtimes", nargs="*", help="default: every available runtime")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    runtimes = args.runtimes or [name for name, rt in CATALOG.RUNTIMES.items() if rt.get("available")]
+
+    postgres, redis = Postgres().start(), Redis().start()
+    connections = Connections(postgres, redis)
+    samples: dict[tuple[str, str, str], list[dict]] = {}
+    load = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="cn-bench-apps-") as tmp:
+            base = Path(tmp)
+            src = copy_working_tree(base / "template")
+            apps, databases = {}, {}
+            for runtime in runtimes:
+                print(f"building {runtime} ...", flush=True)
+                generated = build_generated(runtime, src, base)
+                apps[runtime] = {"generated": generated, "bare": build_bare(runtime, generated, base)}
+                driver = Driver(runtime)
+                # A database per runtime: each migration tool keeps its own history.
+                postgres.sql(f"CREATE DATABASE {runtime}")
+                databases[runtime] = postgres.url.replace("/app?", f"/{runtime}?")
+                migrated = driver.migrate(generated, driver.base_env(), databases[runtime])
+                if migrated.returncode != 0:
+                    raise SystemExit(f"{runtime}: migration failed\n{migrated.stdout}{migrated.stderr}")
+            for round_ in range(1, args.rounds + 1):
+                for runtime in runtimes:
+                    driver = Driver(runtime)
+                    for which in ("bare", "generated"):
+                        port = free_port()
+                        env = {
+                            **driver.base_env(),
+                            "PORT": str(port),
+                            "SERVER_PORT": str(port),
+                            "SERVICE_NAME": "bench",
+                        }
+                        if which == "generated":
+                            env.update({"DATABASE_URL": databases[runtime], "REDIS_URL": redis.url})
+                            proc = driver.start(apps[runtime]["generated"], env)
+                            wait_for_port(port, timeout=90)
+                            chosen = endpoints()
+                        else:
+                            command, cwd = apps[runtime]["bare"]
+                            proc = start(command, cwd, env, port)
+                            chosen = endpoints()[:1]
+                        try:
+                            for path, method, body in chosen:
+                                url = f"http://127.0.0.1:{port}{path}"
+                                result = measure(proc, url, args, connections, method, body)
+                                samples.setdefault((runtime, which, f"{method} {path}"), []).append(result)
+                                print(
+                                    f"round {round_} {runtime:<6} {which:<9} {method} {path}: "
+                                    f"{result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, "
+                                    f"errors {result['errors']}",
+                                    flush=True,
+                                )
+                        finally:
+                            stop(proc)
+                load.append(os.getloadavg()[0])
+    finally:
+        postgres.remove()
+        redis.remove()
+
+    results = {
+        f"{runtime} {which} {endpoint}": {
+            key: statistics.median(run[key] for run in runs) for key in runs[0] if key != "requests"
+        }
+        for (runtime, which, endpoint), runs in samples.items()
+    }
+    report(results, runtimes, load, args)
+    out = ROOT / ".benchmarks" / "apps.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps({"load_average": load, "args": vars(args), "results": results}, indent=2) + "\n"
+    )
+    return 0
+
+
+def report(results: dict, runtimes: list[str], load: list[float], args) -> None:
+    health = f"GET {CATALOG.HEALTH_PATH}"
+    print(
+        f"\n{args.connections} connections, {args.seconds} s per run, medians of {args.rounds} rounds; "
+        f"load average after each round: {', '.join(f'{x:.1f}' for x in load)}"
+    )
+    print(
+        "| runtime | endpoint | req/s | p50 ms | p99 ms | errors | CPU µs/req | RSS MB | log B/req "
+        "| new PG / Redis conns |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for runtime in runtimes:
+        for name, row in results.items():
+            if not name.startswith(f"{runtime} "):
+                continue
+            _, which, endpoint = name.split(" ", 2)
+            print(
+                f"| {runtime} {which} | {endpoint} | {row['rps']:.0f} | {row['p50_ms']:.2f} "
+                f"| {row['p99_ms']:.2f} | {row['errors']:.0f} | {row['cpu_us_per_request']:.0f} "
+                f"| {row['peak_rss_mb']:.0f} "
+                f"| {row['log_bytes_per_request']:.0f} | {row['new_pg_connections']:.0f} / "
+                f"{row['new_redis_connections']:.0f} |"
+            )
+    print()
+    for runtime in runtimes:
+        bare, generated = results[f"{runtime} bare {health}"], results[f"{runtime} generated {health}"]
+        ratio = generated["rps"] / bare["rps"]
+        print(
+            textwrap.dedent(f"""\
+            {runtime}: /healthz generated / bare = {generated["rps"]:.0f} / {bare["rps"]:.0f} = {ratio:.2f}x \
+(target >= {TARGETS["healthz_ratio"]}x: {"met" if ratio >= TARGETS["healthz_ratio"] else "MISSED"}); \
+p50 {generated["p50_ms"]:.2f} ms (target < {TARGETS["healthz_p50_ms"]} ms: \
+{"met" if generated["p50_ms"] < TARGETS["healthz_p50_ms"] else "MISSED"})""")
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
