@@ -41,6 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_images import render  # noqa: E402
+
 from matrix import copy_working_tree, load_extension  # noqa: E402
 from runtimes import Captured, Driver  # noqa: E402
 from servers import Postgres, Redis, free_port, wait_for_port  # noqa: E402
@@ -150,28 +153,6 @@ public class Bare {
   }
 }
 """
-
-
-def render(src: Path, dest: Path, answers: dict) -> Path:
-    data = dest.with_suffix(".answers.json")
-    data.write_text(json.dumps(answers))  # JSON is YAML: Copier's --data-file reads it
-    copier = Path(sys.executable).with_name("copier")
-    subprocess.run(
-        [
-            str(copier),
-            "copy",
-            "--quiet",
-            "--trust",
-            "--defaults",
-            "--data-file",
-            str(data),
-            str(src),
-            str(dest),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return dest
 
 
 def build_generated(runtime: str, src: Path, base: Path) -> Path:
