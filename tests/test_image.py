@@ -143,6 +143,14 @@ def test_image_has_no_shell_or_package_manager(images, variant):
     assert proc.returncode != 0 and "executable file" in (proc.stdout + proc.stderr), proc
 
 
+def test_shell_check_finds_a_debian_images_shell_and_package_managers(bases):
+    """The check above can fail: on Python's build stage base (Debian slim) it finds them."""
+    with imagekit.mounted(imagekit.qualified(CATALOG.RUNTIMES["python"]["build_image"])) as root:
+        found = imagekit.shells_and_package_managers(root)
+    assert {"/usr/bin/sh", "/usr/bin/bash"} <= set(found["shells"]), found
+    assert {"/usr/bin/apt-get", "/usr/bin/dpkg"} <= set(found["package managers"]), found
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_image_runs_hardened_healthy_as_non_root_and_stops_cleanly(images, render, variant):
     image = images(variant)
