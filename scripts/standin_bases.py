@@ -147,9 +147,9 @@ RUN ln -s python3.13 /rootfs/usr/bin/python3 && ln -s python3.13 /rootfs/usr/bin
 PYTHON = Recipe(
     like="python:*-slim-trixie: python, python3 and pip in /usr/local/bin, pip installed with a RECORD"
     " (so `pip uninstall` works) and no PEP 668 marker; Debian's Python 3.13 (scripts/bench_images.py's"
-    " `docker init`-style reference)",
+    " `docker init`-style reference, whose Dockerfile runs adduser)",
     suite="trixie",
-    apt=("python3", "python3-venv", "ca-certificates", "netbase", "tzdata"),
+    apt=("python3", "python3-venv", "ca-certificates", "netbase", "tzdata", "adduser"),
     steps="""\
 RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED \\
     && ln -s /usr/bin/python3 /usr/local/bin/python \\
