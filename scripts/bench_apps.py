@@ -277,6 +277,7 @@ class Connections:
         postgres.sql("ALTER SYSTEM SET log_connections = on")
         postgres.sql("SELECT pg_reload_conf()")
         self.log = postgres.dir.parent / "pg.log"
+        self.asked = 0  # Redis questions so far: each opens one connection of its own
         before = self.snapshot()
         postgres.sql("SELECT 1")  # one new connection: the count must see it
         after = self.snapshot()
@@ -289,7 +290,7 @@ class Connections:
         info = subprocess.run(
             ["redis-cli", "-p", str(self.redis.port), "INFO", "stats"], capture_output=True, text=True
         ).stdout
-        self.asked = getattr(self, "asked", 0) + 1
+        self.asked += 1
         return pg, int(re.search(r"total_connections_received:(\d+)", info).group(1)) - self.asked
 
 
