@@ -16,10 +16,15 @@ runtime and app, and the tables show medians over --rounds of:
 - CPU per request (user + system of the app's process tree) and its peak RSS;
 - bytes the app logged per request;
 - new server connections during the run: PostgreSQL's `log_connections` lines and Redis's
-  `total_connections_received` (a pool created once opens none in a steady run).
+  `total_connections_received` (a pool created once opens none in a steady run);
+- the generated app's start to ready: from the process's start to its first /readyz 200;
+- readiness under load: /readyz asked every 0.5 s (timeout: the orchestrators' readiness probe's)
+  while wrk drives each data endpoint with --load-connections connections; probes that were not a
+  200 in time.
 
 Targets (issue 16): generated /healthz >= 0.8x bare; p50 on /healthz < 5 ms at 32 connections; no
-new connections during a steady run beyond the pool's size. Needs wrk (`apt-get install wrk`);
+new connections during a steady run beyond the pool's size; start to ready < 1 s (Java: < 3 s);
+every probe a 200 at 128 connections. Needs wrk (`apt-get install wrk`);
 results go to .benchmarks/apps.json with the load average.
 """
 
@@ -36,6 +41,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +52,15 @@ from bench_images import render  # noqa: E402
 
 from matrix import copy_working_tree, load_extension  # noqa: E402
 from runtimes import Captured, Driver  # noqa: E402
-from servers import Postgres, Redis, free_port, wait_for_port  # noqa: E402
+from servers import Connections, Postgres, Redis, free_port, wait_for_port  # noqa: E402
 
 CATALOG = load_extension().catalog
 SERVICES = ("postgres", "redis")
-TARGETS = {"healthz_ratio": 0.8, "healthz_p50_ms": 5.0}
+TARGETS = {
+    "healthz_ratio": 0.8,
+    "healthz_p50_ms": 5.0,
+    "ready_seconds": {"default": 1.0, "java": 3.0},
+}
 
 BARE_PYTHON = """\
 import os
@@ -269,31 +280,6 @@ def parse_wrk(out: str) -> dict:
     }
 
 
-class Connections:
-    """New server connections: PostgreSQL's log_connections lines, Redis's connection counter."""
-
-    def __init__(self, postgres: Postgres, redis: Redis) -> None:
-        self.postgres, self.redis = postgres, redis
-        postgres.sql("ALTER SYSTEM SET log_connections = on")
-        postgres.sql("SELECT pg_reload_conf()")
-        self.log = postgres.dir.parent / "pg.log"
-        self.asked = 0  # Redis questions so far: each opens one connection of its own
-        before = self.snapshot()
-        postgres.sql("SELECT 1")  # one new connection: the count must see it
-        after = self.snapshot()
-        assert after[0] - before[0] == 1, "PostgreSQL does not log connections: the count would be 0"
-        assert after[1] - before[1] == 0, after
-
-    def snapshot(self) -> tuple[int, int]:
-        """(PostgreSQL connections so far, Redis connections so far, not counting this question's own)."""
-        pg = self.log.read_text(errors="replace").count("connection authorized")
-        info = subprocess.run(
-            ["redis-cli", "-p", str(self.redis.port), "INFO", "stats"], capture_output=True, text=True
-        ).stdout
-        self.asked += 1
-        return pg, int(re.search(r"total_connections_received:(\d+)", info).group(1)) - self.asked
-
-
 def measure(proc: Captured, url: str, args, connections: Connections, method="GET", body=None) -> dict:
     pids = tree(proc.pid)
     wrk(url, 3, args.connections, method, body)  # warm-up
@@ -324,6 +310,50 @@ def measure(proc: Captured, url: str, args, connections: Connections, method="GE
         }
     )
     return result
+
+
+def start_to_ready(command: list[str], cwd: Path, env: dict, port: int) -> tuple[Captured, float]:
+    """Starts the app; returns it and the seconds from its start to its first /readyz 200."""
+    started = time.monotonic()
+    proc = Captured(command, cwd=cwd, env=env)
+    while time.monotonic() - started < 90:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{CATALOG.READY_PATH}", timeout=1):
+                return proc, time.monotonic() - started
+        except (OSError, urllib.error.HTTPError):
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+    proc.kill()
+    out, err = proc.communicate()
+    raise SystemExit(f"{command} was not ready on {port}:\n{out}{err}")
+
+
+def probes_under_load(port: int, path: str, method: str, body, args) -> dict:
+    """wrk at --load-connections on one endpoint while /readyz is asked as the orchestrators ask it."""
+    timeout = CATALOG.PROBES["readiness"]["timeout"]
+    statuses: list[str] = []
+    result: dict = {}
+    worker = threading.Thread(
+        target=lambda: result.update(
+            wrk(f"http://127.0.0.1:{port}{path}", args.seconds, args.load_connections, method, body)
+        )
+    )
+    worker.start()
+    time.sleep(1)  # wrk's connections open first
+    while worker.is_alive():
+        try:
+            url = f"http://127.0.0.1:{port}{CATALOG.READY_PATH}"
+            with urllib.request.urlopen(url, timeout=timeout) as answer:
+                statuses.append(str(answer.status))
+        except urllib.error.HTTPError as error:
+            statuses.append(str(error.code))
+        except OSError:
+            statuses.append("timeout")
+        time.sleep(0.5)
+    worker.join()
+    failed = [status for status in statuses if status != "200"]
+    return {"probes": len(statuses), "probes_failed": len(failed), "rps": result["rps"], "failures": failed}
 
 
 def start(command: list[str], cwd: Path, env: dict, port: int) -> Captured:
@@ -376,6 +406,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--load-connections", type=int, default=128)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -384,6 +415,8 @@ def main() -> int:
     postgres, redis = Postgres().start(), Redis().start()
     connections = Connections(postgres, redis)
     samples: dict[tuple[str, str, str], list[dict]] = {}
+    starts: dict[str, list[float]] = {}
+    under_load: dict[tuple[str, str], list[dict]] = {}
     load = []
     try:
         with tempfile.TemporaryDirectory(prefix="cn-bench-apps-") as tmp:
@@ -415,8 +448,10 @@ def main() -> int:
                         }
                         if which == "generated":
                             env.update({"DATABASE_URL": databases[runtime], "REDIS_URL": redis.url})
-                            proc = driver.start(apps[runtime]["generated"], env)
-                            wait_for_port(port, timeout=90)
+                            project = apps[runtime]["generated"]
+                            command = driver.server(project)  # Go: builds first, not timed
+                            proc, seconds = start_to_ready(command, project / "app", env, port)
+                            starts.setdefault(runtime, []).append(seconds)
                             chosen = endpoints()
                         else:
                             command, cwd = apps[runtime]["bare"]
@@ -433,6 +468,17 @@ def main() -> int:
                                     f"errors {result['errors']}",
                                     flush=True,
                                 )
+                            if which == "generated":
+                                for path, method, body in endpoints()[2:]:
+                                    loaded = probes_under_load(port, path, method, body, args)
+                                    key = (runtime, f"{method} {path}")
+                                    under_load.setdefault(key, []).append(loaded)
+                                    print(
+                                        f"round {round_} {runtime:<6} /readyz while {method} {path} at "
+                                        f"{args.load_connections} connections: {loaded['probes_failed']} "
+                                        f"of {loaded['probes']} probes failed {loaded['failures']}",
+                                        flush=True,
+                                    )
                         finally:
                             stop(proc)
                 load.append(os.getloadavg()[0])
@@ -458,10 +504,22 @@ def main() -> int:
         for runtime in runtimes
     }
     report(results, ratios, runtimes, load, args)
+    report_readiness(starts, under_load, runtimes, args)
     out = ROOT / ".benchmarks" / "apps.json"
     out.parent.mkdir(exist_ok=True)
+    readiness = {f"{runtime} {endpoint}": runs for (runtime, endpoint), runs in under_load.items()}
     out.write_text(
-        json.dumps({"load_average": load, "args": vars(args), "results": results, "ratios": ratios}, indent=2)
+        json.dumps(
+            {
+                "load_average": load,
+                "args": vars(args),
+                "results": results,
+                "ratios": ratios,
+                "start_to_ready_seconds": starts,
+                "readiness_under_load": readiness,
+            },
+            indent=2,
+        )
         + "\n"
     )
     return 0
@@ -505,6 +563,22 @@ def report(results: dict, ratios: dict, runtimes: list[str], load: list[float], 
             f"p50 {generated['p50_ms']:.2f} ms (target < {TARGETS['healthz_p50_ms']} ms: "
             f"{verdict(generated['p50_ms'] < TARGETS['healthz_p50_ms'])}); peak RSS {peak:.0f} MB against "
             f"the {limit:.0f} MB limit ({verdict(peak < limit)})"
+        )
+
+
+def report_readiness(starts: dict, under_load: dict, runtimes: list[str], args) -> None:
+    print()
+    for runtime in runtimes:
+        start = statistics.median(starts[runtime])
+        target = TARGETS["ready_seconds"].get(runtime, TARGETS["ready_seconds"]["default"])
+        probes = [run for (name, _), runs in under_load.items() if name == runtime for run in runs]
+        failed = sum(run["probes_failed"] for run in probes)
+        asked = sum(run["probes"] for run in probes)
+        print(
+            f"{runtime}: start to ready {start:.2f} s, median of {len(starts[runtime])} "
+            f"(target < {target} s: {verdict(start < target)}); /readyz under "
+            f"{args.load_connections} connections on the data endpoints: {failed} of {asked} probes "
+            f"failed ({verdict(failed == 0)})"
         )
 
 

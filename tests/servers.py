@@ -12,6 +12,7 @@ import contextlib
 import glob
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -255,6 +256,35 @@ class Redis(Server):
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         )
         return self
+
+
+class Connections:
+    """New server connections opened so far: PostgreSQL's log_connections lines and Redis's
+    connection counter. A client that pools its connections opens none once its pool is warm."""
+
+    def __init__(self, postgres: Postgres, redis: Redis) -> None:
+        self.postgres, self.redis = postgres, redis
+        postgres.sql("ALTER SYSTEM SET log_connections = on")
+        postgres.sql("SELECT pg_reload_conf()")
+        self.log = postgres.dir.parent / "pg.log"
+        self.asked = 0  # Redis questions so far: each opens one connection of its own
+        before = self.snapshot()
+        postgres.sql("SELECT 1")  # one new connection: the count must see it
+        after = self.snapshot()
+        assert after[0] - before[0] == 1, "PostgreSQL does not log connections: the count would be 0"
+        assert after[1] - before[1] == 0, after
+
+    def snapshot(self) -> tuple[int, int]:
+        """(PostgreSQL connections so far, Redis connections so far), not counting these questions'."""
+        pg = self.log.read_text(errors="replace").count("connection authorized")
+        info = subprocess.run(
+            ["redis-cli", "-p", str(self.redis.port), "INFO", "stats"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        self.asked += 1
+        return pg, int(re.search(r"total_connections_received:(\d+)", info).group(1)) - self.asked
 
 
 class Memcached(Server):
