@@ -71,7 +71,14 @@ RUNTIMES: dict[str, dict] = {
         # Debian release's interpreter, so its links point at the one the runtime image has.
         "build_image": "debian:13.4-slim",
         "run_image": "gcr.io/distroless/python3-debian13:nonroot",
+        "processes": (
+            "`WEB_CONCURRENCY` uvicorn worker processes on the one port (default 1), each with its own "
+            "pools; Prometheus's multiprocess mode sums their metrics on `/metrics`"
+        ),
         "tmp_dirs": ["/tmp"],
+        # One event loop serves one core: the app runs this many server processes (uvicorn workers),
+        # and every orchestrator sets it to the container's CPU limit in whole cores, rounded up.
+        "workers_env": "WEB_CONCURRENCY",
         # Data services whose client this runtime's app implements (others are refused at the prompt).
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # How the image runs its schema migration step (compose `migrate`, Kubernetes initContainer).
@@ -136,7 +143,7 @@ RUNTIMES: dict[str, dict] = {
             },
             "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
             # redis needs async-timeout on Python < 3.11.3 (the app supports >= 3.11); harmless after.
-            "redis": {"direct": ["redis>=5,<9"], "lock": ["async-timeout==5.0.1", "redis==8.1.0"]},
+            "redis": {"direct": ["redis>=5.0.1,<9"], "lock": ["async-timeout==5.0.1", "redis==8.1.0"]},
             "memcached": {"direct": ["pymemcache>=4,<5"], "lock": ["pymemcache==4.0.0"]},
             "kafka": {
                 "direct": ["aiokafka>=0.11,<1"],
@@ -190,7 +197,14 @@ RUNTIMES: dict[str, dict] = {
         # /nodejs/bin/node, no shell, no npm). Renovate keeps both on the 22 line, pinned by digest.
         "build_image": "node:22.23.3-bookworm-slim",
         "run_image": "gcr.io/distroless/nodejs22-debian13:nonroot",
+        "processes": (
+            "`WEB_CONCURRENCY` worker processes (`node:cluster`) on the one port (default 1), each with "
+            "its own pools; the primary sums their metrics (prom-client's `AggregatorRegistry`)"
+        ),
         "tmp_dirs": ["/tmp"],
+        # One event loop serves one core: the app runs this many processes (node:cluster), and every
+        # orchestrator sets it to the container's CPU limit in whole cores, rounded up.
+        "workers_env": "WEB_CONCURRENCY",
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's own health check, exec form, as compose and Swarm run it too ({port_env}, {path}):
         # the runtime image has no curl or shell, so node itself makes the request.
@@ -261,6 +275,7 @@ RUNTIMES: dict[str, dict] = {
         # The image's own health check ({path}): the distroless image has no shell or curl; the binary
         # requests the path itself.
         "healthcheck": ["/app", "-healthcheck={path}"],
+        "processes": "one process; Go (1.25 and later) sets `GOMAXPROCS` from the container's CPU limit",
         "tmp_dirs": ["/tmp"],
         "services": ["postgres", "mongodb", "redis", "memcached", "kafka", "rabbitmq"],
         # The image's ENTRYPOINT with -migrate: the schema migration step instead of the server.
@@ -309,6 +324,7 @@ RUNTIMES: dict[str, dict] = {
         "build_image": "maven:3.9.9-eclipse-temurin-17",
         # Distroless's Java 17 runtime (Temurin): no shell, no package manager.
         "run_image": "gcr.io/distroless/java17-debian13:nonroot",
+        "processes": "one JVM; it sizes its thread pools and its garbage collector from the CPU limit",
         "tmp_dirs": ["/tmp"],
         # The image's own health check ({package}, {path}): the runtime image has no shell or curl, so
         # a JVM runs the app's Healthcheck class (no Spring, C1 only: a fraction of a second).
@@ -427,7 +443,7 @@ DATA_SERVICES: dict[str, dict] = {
             "storage": "1Gi",
             "inherit_container_env": True,
         },
-        "use": "a visits table (created by the migration step) counted at POST /api/postgres/visits",
+        "use": "a visits table (made by the migration step) numbering visits at POST /api/postgres/visits",
         # The first request to try (the generated README's local walk-through).
         "try": {"method": "POST", "path": "/api/postgres/visits"},
         "needs_migration": True,
@@ -454,7 +470,7 @@ DATA_SERVICES: dict[str, dict] = {
             "storage": "1Gi",
             "inherit_container_env": True,
         },
-        "use": "a notes collection written and counted at POST /api/mongodb/notes",
+        "use": "a notes collection written and counted (from its metadata) at POST /api/mongodb/notes",
         "try": {"method": "POST", "path": "/api/mongodb/notes", "body": {"text": "hello"}},
         "needs_migration": False,
         "json_body": True,

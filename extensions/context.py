@@ -607,6 +607,7 @@ def service_spec(
     resources = rt.get("resources", catalog.RESOURCES)
     millicores = {part: cpu_millicores(q["cpu"]) for part, q in resources.items()}
     mib = {part: memory_mib(q["memory"]) for part, q in resources.items()}
+    workers = -(-millicores["limits"] // 1000)
     healthcheck = None
     if rt.get("healthcheck"):
         healthcheck = [
@@ -644,6 +645,12 @@ def service_spec(
         "tmpfs_mib": catalog.TMPFS_SIZE_MIB,
         "scaling": catalog.SCALING,
         "secret_files": bool(rt.get("secret_files")),
+        # Where the runtime's app runs several server processes: how many, read by Kubernetes from
+        # the CPU limit itself (a resourceFieldRef, in whole cores rounded up).
+        "workers_env": rt.get("workers_env"),
+        # Every variable that is not a credential, as Nomad and Swarm set it: config, and the same
+        # worker count computed here from the CPU limit they are given.
+        "plain_env": {**config, **({rt["workers_env"]: str(workers)} if rt.get("workers_env") else {})},
     }
 
 
@@ -666,6 +673,8 @@ def derive(answers: dict) -> dict:
     image_repository = f"{answers['image_registry']}/{slug}"
     app_env = dict(catalog.APP_ENV)
     env_names = list(app_env.values()) + [svc["env"] for svc in services]
+    if rt.get("workers_env"):
+        env_names.append(rt["workers_env"])
     if answers.get("observability"):
         env_names.append(catalog.OBSERVABILITY["otlp_env"])
     packages = rt.get("packages", {})

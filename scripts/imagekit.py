@@ -224,7 +224,21 @@ def mounted(image: str):
         podman("image", "unmount", image, check=False)
 
 
-BIN_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin", "opt/venv/bin")
+# Where images keep executables: the usual paths, a virtualenv's, distroless Node's, busybox's, a JDK's.
+BIN_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin", "opt/venv/bin",
+            "nodejs/bin", "busybox", "opt/java/openjdk/bin")  # fmt: skip
+
+
+def executables(root: Path) -> list[tuple[str, str]]:
+    """Every entry of an image's executable folders: (its path in the image, its name)."""
+    found = []
+    for folder in BIN_DIRS:
+        directory = root / folder
+        if directory.is_dir() and not directory.is_symlink():
+            found += [(f"/{folder}/{entry.name}", entry.name) for entry in directory.iterdir()]
+    return found
+
+
 # What a runtime image must not carry: compilers, build tools and package installers of the app's
 # ecosystem, and their download caches (the base OS's own apt/dpkg are the base's business).
 BUILD_TOOLS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld", "as", "pip", "pip3", "npm", "npx", "yarn",
@@ -237,14 +251,11 @@ CACHES = ("root/.cache/pip", "root/.npm", "root/.m2", "root/.cache/go-build", "g
 def leftovers(root: Path) -> dict[str, list[str]]:
     """Build tools, installer modules and package caches found in an image's root filesystem."""
     found: dict[str, list[str]] = {"build tools": [], "installer modules": [], "package caches": []}
-    for folder in BIN_DIRS:
-        directory = root / folder
-        if directory.is_dir() and not directory.is_symlink():
-            found["build tools"] += [
-                f"/{folder}/{entry.name}"
-                for entry in directory.iterdir()
-                if entry.name in BUILD_TOOLS or entry.name.startswith(("gcc-", "pip3.", "python3-config"))
-            ]
+    found["build tools"] = [
+        path
+        for path, name in executables(root)
+        if name in BUILD_TOOLS or name.startswith(("gcc-", "pip3.", "python3-config"))
+    ]
     for pattern in ("usr/lib/python3*", "usr/local/lib/python3*", "opt/venv/lib/python3*"):
         for lib in root.glob(pattern):
             for where in (lib, lib / "site-packages", lib / "dist-packages"):
@@ -266,22 +277,17 @@ def leftovers(root: Path) -> dict[str, list[str]]:
 SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh", "busybox")
 PACKAGE_MANAGERS = ("apt", "apt-get", "aptitude", "dpkg", "rpm", "dnf", "yum", "microdnf", "apk", "pip",
                     "pip3", "npm", "npx", "yarn", "pnpm", "corepack", "gem", "mvn")  # fmt: skip
-RUNTIME_BIN_DIRS = (*BIN_DIRS, "nodejs/bin", "busybox", "opt/java/openjdk/bin")
 
 
 def shells_and_package_managers(root: Path) -> dict[str, list[str]]:
     """Shells and package managers found in an image's root filesystem: executables by name, Python's
     pip module, npm's package, and ensurepip only with a pip wheel it could install."""
     found: dict[str, list[str]] = {"shells": [], "package managers": []}
-    for folder in RUNTIME_BIN_DIRS:
-        directory = root / folder
-        if not directory.is_dir() or directory.is_symlink():
-            continue
-        for entry in directory.iterdir():
-            if entry.name in SHELLS:
-                found["shells"].append(f"/{folder}/{entry.name}")
-            elif entry.name in PACKAGE_MANAGERS or entry.name.startswith("pip3."):
-                found["package managers"].append(f"/{folder}/{entry.name}")
+    for path, name in executables(root):
+        if name in SHELLS:
+            found["shells"].append(path)
+        elif name in PACKAGE_MANAGERS or name.startswith("pip3."):
+            found["package managers"].append(path)
     patterns = ("usr/lib/python3*/site-packages/pip", "usr/lib/python3*/dist-packages/pip",
                 "usr/local/lib/python3*/site-packages/pip", "opt/venv/lib/python3*/site-packages/pip",
                 "usr/lib/python3*/ensurepip/_bundled/pip-*.whl",

@@ -21,6 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from matrix import Variant, implemented, load_extension
 from otlp import OTLPSink
 from runtimes import Captured, Driver
-from servers import FerretDB, Postgres, Redis, free_port, wait_for_port
+from servers import Connections, FerretDB, Postgres, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.contract
 
@@ -248,6 +249,29 @@ def test_each_service_has_its_real_use(app):
     assert notes.status == 200 and notes.json()["notes"] >= 1, notes
 
 
+POOL_ROUND = [("/readyz", "GET"), ("/api/postgres/visits", "POST"), ("/api/redis/hits", "POST")] * 100
+POOL_CALLERS = 16
+
+
+def test_requests_and_probes_share_pools_made_once(app):
+    """Every data service is reached through a pool made once, which readiness shares: 300 requests
+    and probes, 16 at a time, open at most one server connection per caller, and a second round of
+    them opens none (counted by PostgreSQL's and Redis's own connection counts)."""
+    connections = Connections(app.servers["postgres"], app.servers["redis"])
+
+    def one_round() -> tuple[int, int]:
+        before = connections.snapshot()
+        with ThreadPoolExecutor(POOL_CALLERS) as pool:
+            answers = list(pool.map(lambda target: call(app.port, *target), POOL_ROUND))
+        assert [a for a in answers if a.status != 200] == []
+        after = connections.snapshot()
+        return after[0] - before[0], after[1] - before[1]
+
+    warming = one_round()
+    assert max(warming) <= POOL_CALLERS, f"new (PostgreSQL, Redis) connections while warming: {warming}"
+    assert one_round() == (0, 0), "new (PostgreSQL, Redis) connections once the pools were warm"
+
+
 def test_a_service_down_is_503_naming_it_on_readyz_and_on_its_use_then_recovers(app):
     redis = app.servers["redis"]
     redis.stop()
@@ -408,6 +432,56 @@ def test_a_missing_setting_exits_2_with_one_log_line_naming_it(render, built, va
     assert error["message"] == "invalid configuration" and error["log.level"] == "error", error
     for name in SERVICES:
         assert CATALOG.DATA_SERVICES[name]["env"] in error["error.message"], error
+
+
+MULTIPROCESS = [p.values[0] for p in _params() if CATALOG.RUNTIMES[p.values[0].runtime].get("workers_env")]
+
+
+def server_processes(pid: int) -> list[int]:
+    """The children of `pid` but Python multiprocessing's resource tracker (a helper, not a server)."""
+    found = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [
+        child for child in found if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.parametrize("variant", MULTIPROCESS, ids=[variant.runtime for variant in MULTIPROCESS])
+def test_workers_share_the_port_sum_their_metrics_and_stop_on_sigterm(render, built, variant):
+    """With the workers variable at 2 (what a 2-core CPU limit sets): two server processes answer
+    on the one port, /metrics counts the requests of both whichever of them serves it, and SIGTERM
+    stops them all with a clean exit."""
+    project, driver, base = built_app(render, built, variant)
+    workers_env = CATALOG.RUNTIMES[variant.runtime]["workers_env"]
+    port = free_port()
+    unreachable = {"postgres": "postgres://app:app@127.0.0.1:1/app", "redis": "redis://127.0.0.1:1/0"}
+    unreachable["mongodb"] = "mongodb://127.0.0.1:1/app"
+    env = {**base, "PORT": str(port), workers_env: "2"}
+    env.update({CATALOG.DATA_SERVICES[name]["env"]: url for name, url in unreachable.items()})
+    proc, workers = driver.start(project, env), []
+    try:
+        wait_for_port(port, timeout=90)
+        deadline = time.monotonic() + 30
+        while len(server_processes(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = server_processes(proc.pid)
+        assert len(workers) == 2, f"server processes under {proc.pid}: {workers}"
+        for _ in range(40):
+            assert call(port, "/healthz").status == 200
+        for _ in range(6):  # each scrape is served by either worker: all must see both's counts
+            families = text_string_to_metric_families(call(port, "/metrics").body)
+            counted = sum(
+                sample.value
+                for family in families
+                for sample in family.samples
+                if sample.name == "http_requests_total" and sample.labels["route"] == "/healthz"
+            )
+            assert counted == 40, f"/healthz requests counted on /metrics: {counted}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode in driver.clean_exit_codes(), err[-3000:]
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived SIGTERM"
+    assert [line["message"] for line in parse_logs(out)].count("stopped") == 2, out[-3000:]
 
 
 @pytest.mark.parametrize("variant", [p.values[0] for p in _params()], ids=implemented("runtime"))

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Set (by `python -m service`) when several server processes share the port: each writes its
+# metrics to files there, and /metrics sums every process's (prometheus_client's multiprocess mode).
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -25,4 +32,14 @@ class Metrics:
             "1 when the last readiness check of a data service passed, else 0.",
             ["service"],
             registry=registry,
+            # across processes: the value the latest check set, whichever process ran it
+            multiprocess_mode="mostrecent",
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this process's metrics, or of every server process's."""
+        if not os.environ.get(MULTIPROCESS_DIR_ENV):
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
