@@ -18,7 +18,17 @@ import pytest
 
 from matrix import Variant, implemented, supported_services
 from runtimes import Driver
-from servers import FerretDB, Kafka, Memcached, Postgres, RabbitMQ, Redis, free_port, wait_for_port
+from servers import (
+    Connections,
+    FerretDB,
+    Kafka,
+    Memcached,
+    Postgres,
+    RabbitMQ,
+    Redis,
+    free_port,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -190,7 +200,8 @@ def every_server():
 def test_every_service_is_used_for_real_and_gates_readiness(render, built, every_server, variant):
     """All six data services: the migration step (with DATABASE_URL alone, twice: it is idempotent),
     one real use each, and per server: stopped, /readyz is 503 naming it and its use 503 naming it;
-    started again, the app recovers without a restart."""
+    started again, the app recovers without a restart, and its pools are reused again (150 requests
+    and probes open no PostgreSQL or Redis connection)."""
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
@@ -260,6 +271,16 @@ def test_every_service_is_used_for_real_and_gates_readiness(render, built, every
             assert eventually(lambda b=broker: events(port, b)["last"] == "again", timeout=60), broker
         assert post(port, "/api/postgres/visits") == (200, {"visits": 3}), "the table survives a restart"
         assert post(port, "/api/mongodb/notes", {"text": "again"}) == (200, {"notes": 2})
+
+        # The pools came back with their servers; warm again, requests and probes reuse them.
+        connections = Connections(every_server["postgres"], every_server["redis"])
+        steady = [lambda: get(port, "/readyz"), *(uses[name] for name in ("postgres", "redis"))]
+        for call in steady:
+            assert call()[0] == 200
+        before = connections.snapshot()
+        for _ in range(50):
+            assert [call()[0] for call in steady] == [200, 200, 200]
+        assert connections.snapshot() == before, "new (PostgreSQL, Redis) connections once warm"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
