@@ -8,9 +8,9 @@ Per runtime: the app rendered from this working tree with PostgreSQL and Redis (
 no collector configured: no span is exported), built by its own `make install`, and a bare app on the
 same framework and versions (FastAPI on uvicorn, Fastify, Go's net/http, Spring Boot MVC) answering
 /healthz with the same JSON. Both run on this machine against real PostgreSQL and Redis on loopback
-(Debian's packages, tests/servers.py). wrk (Debian's) drives one endpoint at a time: one thread,
---connections connections, --seconds after a 3 s warm-up; the runs of a round interleave every
-runtime and app, and the tables show medians over --rounds of:
+(Debian's packages, tests/servers.py), the app pinned to one core and wrk to another. wrk (Debian's)
+drives one endpoint at a time: one thread, --connections connections, --seconds after a 3 s warm-up;
+the runs of a round interleave every runtime and app, and the tables show medians over --rounds of:
 
 - requests/s, p50 and p99 latency, errors (socket errors and non-2xx answers);
 - CPU per request (user + system of the app's process tree) and its peak RSS;
@@ -56,6 +56,11 @@ from servers import Connections, Postgres, Redis, free_port, wait_for_port  # no
 
 CATALOG = load_extension().catalog
 SERVICES = ("postgres", "redis")
+# The app under test gets one core and wrk the other (with two or more): the CPU limit every
+# orchestrator gives the app is one core or less, and without pinning the scheduler's placement of
+# the two processes moved a run's result by up to 30 % between otherwise identical processes.
+SERVER_CPU, CLIENT_CPU = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if os.cpu_count() >= 2 else ([], [])
+
 TARGETS = {
     "healthz_ratio": 0.8,
     "healthz_p50_ms": 5.0,
@@ -244,7 +249,7 @@ def rss_bytes(pids: list[int]) -> int:
 
 def wrk(url: str, seconds: int, connections: int, method: str = "GET", body: dict | None = None) -> dict:
     script = None
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    args = [*CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if method != "GET":
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
         payload = json.dumps(body or {})
@@ -315,7 +320,7 @@ def measure(proc: Captured, url: str, args, connections: Connections, method="GE
 def start_to_ready(command: list[str], cwd: Path, env: dict, port: int) -> tuple[Captured, float]:
     """Starts the app; returns it and the seconds from its start to its first /readyz 200."""
     started = time.monotonic()
-    proc = Captured(command, cwd=cwd, env=env)
+    proc = Captured([*SERVER_CPU, *command], cwd=cwd, env=env)
     while time.monotonic() - started < 90:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{CATALOG.READY_PATH}", timeout=1):
@@ -357,7 +362,7 @@ def probes_under_load(port: int, path: str, method: str, body, args) -> dict:
 
 
 def start(command: list[str], cwd: Path, env: dict, port: int) -> Captured:
-    proc = Captured(command, cwd=cwd, env=env)
+    proc = Captured([*SERVER_CPU, *command], cwd=cwd, env=env)
     try:
         wait_for_port(port, timeout=90)
     except TimeoutError:
