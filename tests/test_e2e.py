@@ -201,7 +201,7 @@ def test_every_service_is_used_for_real_and_gates_readiness(render, built, every
     """All six data services: the migration step (with DATABASE_URL alone, twice: it is idempotent),
     one real use each, and per server: stopped, /readyz is 503 naming it and its use 503 naming it;
     started again, the app recovers without a restart, and its pools are reused again (150 requests
-    and probes open no PostgreSQL or Redis connection)."""
+    and probes open no more PostgreSQL or Redis connections than a pool holds)."""
     project = render(variant)
     built(project, variant.runtime)
     driver = Driver(variant.runtime)
@@ -272,15 +272,16 @@ def test_every_service_is_used_for_real_and_gates_readiness(render, built, every
         assert post(port, "/api/postgres/visits") == (200, {"visits": 3}), "the table survives a restart"
         assert post(port, "/api/mongodb/notes", {"text": "again"}) == (200, {"notes": 2})
 
-        # The pools came back with their servers; warm again, requests and probes reuse them.
+        # The pools came back with their servers and are reused: 150 requests and probes open no
+        # more connections than a pool holds (10 at most in every runtime; one per request without).
         connections = Connections(every_server["postgres"], every_server["redis"])
         steady = [lambda: get(port, "/readyz"), *(uses[name] for name in ("postgres", "redis"))]
-        for call in steady:
-            assert call()[0] == 200
         before = connections.snapshot()
         for _ in range(50):
             assert [call()[0] for call in steady] == [200, 200, 200]
-        assert connections.snapshot() == before, "new (PostgreSQL, Redis) connections once warm"
+        after = connections.snapshot()
+        opened = (after[0] - before[0], after[1] - before[1])
+        assert max(opened) <= 10, f"(PostgreSQL, Redis) connections opened by 150 requests: {opened}"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

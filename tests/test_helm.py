@@ -210,6 +210,10 @@ def test_chart_wires_every_data_service(render, variant):
             if "configMapKeyRef" in ref:
                 assert ref["configMapKeyRef"]["name"] == config["metadata"]["name"]
                 assert ref["configMapKeyRef"]["key"] in config["data"], env["name"]
+            elif "resourceFieldRef" in ref:  # the worker count: the container's own CPU limit
+                assert env["name"] == spec["workers_env"]
+                assert ref["resourceFieldRef"] == {"resource": "limits.cpu", "divisor": "1"}
+                assert container["resources"]["limits"]["cpu"], "a CPU limit to read"
             else:
                 assert ref["secretKeyRef"] == {"name": values["existingSecret"], "key": env["name"]}
                 assert env["name"] in spec["secret_env"]

@@ -413,6 +413,10 @@ def test_deployment_env_refs_resolve(render, variant):
     for env in container["env"]:
         names.append(env["name"])
         ref = env["valueFrom"]
+        if "resourceFieldRef" in ref:  # the worker count: the container's own CPU limit, in cores
+            assert ref == {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1"}}, env
+            assert container["resources"]["limits"]["cpu"], "a CPU limit to read"
+            continue
         kind, key = (
             ("ConfigMap", "configMapKeyRef") if "configMapKeyRef" in ref else ("Secret", "secretKeyRef")
         )
@@ -421,7 +425,8 @@ def test_deployment_env_refs_resolve(render, variant):
     services = [EXT.catalog.DATA_SERVICES[key]["env"] for key in variant.data_services]
     tracing = ["OTEL_EXPORTER_OTLP_ENDPOINT"] if dict(variant.extra).get("observability", True) else []
     common = ["PORT", "LOG_LEVEL", "SERVICE_NAME", "SERVICE_VERSION", "READY_TIMEOUT_SECONDS"]
-    assert names == [*common, *tracing, *services]
+    workers = [EXT.catalog.RUNTIMES[variant.runtime].get("workers_env")]
+    assert names == [*common, *tracing, *services, *filter(None, workers)]
     egress_ports = {
         port["port"]
         for doc in docs

@@ -111,7 +111,7 @@ def test_nomad_job_parses_and_is_hardened(render, variant):
         assert tasks["migrate"]["lifecycle"] == [{"hook": "prestart", "sidecar": False}]
     app = tasks["app"]
     env = app["env"][0]
-    assert env == spec["config"], "plain settings in the env block, with their production values"
+    assert env == spec["plain_env"], "plain settings in the env block, with their production values"
     secrets = [name for template in app.get("template", []) for name in template_env_names(template)]
     assert secrets == spec["secret_env"], "credentials only through the Nomad Variables template"
     assert not set(env) & set(secrets)

@@ -174,7 +174,7 @@ def test_stack_matches_the_compose_spec_and_is_hardened(render, variant):
     environment = stack["services"]["app"]["environment"]
     from_shell = set() if spec["secret_files"] else set(spec["secret_env"])
     plain = {k: v for k, v in environment.items() if not k.endswith("_FILE") and k not in from_shell}
-    assert plain == spec["config"]
+    assert plain == spec["plain_env"]
     for name in from_shell:  # credentials without <NAME>_FILE support come from the deploying shell
         assert environment[name] == f"${{{name}:?set {name} in the deploying shell}}"
 

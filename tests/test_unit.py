@@ -208,6 +208,7 @@ def test_derive_is_pure_and_complete():
         "READY_TIMEOUT_SECONDS",
         "DATABASE_URL",
         "REDIS_URL",
+        "WEB_CONCURRENCY",  # Python runs that many server processes
     ]
     assert spec["uid"] == 10001
     assert first["java_package"] == "com.example.shop"
@@ -587,6 +588,14 @@ def test_memory_mib_refuses_units_it_cannot_convert_exactly():
         ext.memory_mib("128M")
 
 
+@pytest.mark.parametrize(("limit", "workers"), [("500m", "1"), ("1", "1"), ("1500m", "2"), ("2", "2")])
+def test_the_worker_count_is_the_cpu_limit_in_whole_cores_rounded_up(monkeypatch, limit, workers):
+    resources = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": limit, "memory": "256Mi"}}
+    monkeypatch.setattr(ext.catalog, "RESOURCES", resources)
+    spec = ext.derive(dict(ANSWERS))["service_spec"]
+    assert spec["plain_env"]["WEB_CONCURRENCY"] == workers  # as Kubernetes rounds a resourceFieldRef
+
+
 def test_service_spec_splits_config_from_secrets_and_converts_resources():
     spec = ext.derive(dict(ANSWERS))["service_spec"]
     assert spec["config"] == {
@@ -598,7 +607,9 @@ def test_service_spec_splits_config_from_secrets_and_converts_resources():
         "REDIS_URL": "redis://redis.example.internal:6379/0",
     }
     assert spec["secret_env"] == ["DATABASE_URL"]
-    assert sorted(spec["env"]) == sorted([*spec["config"], *spec["secret_env"]])
+    assert sorted(spec["env"]) == sorted([*spec["plain_env"], *spec["secret_env"]])
+    # Nomad and Swarm get the worker count the CPU limit (500m) makes: whole cores, rounded up
+    assert spec["plain_env"] == {**spec["config"], "WEB_CONCURRENCY": "1"}
     assert spec["image_repository"] == "ghcr.io/acme/shop" and spec["image_tag"] == "0.1.0"
     assert spec["millicores"] == {"requests": 100, "limits": 500}
     assert spec["memory_mib"] == {"requests": 128, "limits": 256}
