@@ -302,7 +302,7 @@ def measure(proc: Captured, url: str, args, connections: Connections, method="GE
         peak.append(rss_bytes(tree(proc.pid)))
         time.sleep(0.5)
     cpu = cpu_seconds(tree(proc.pid)) - cpu_before
-    conn_after = connections.snapshot()
+    new_pg, new_redis = connections.opened_since(conn_before)
     logged = len(proc.output_so_far().encode()) - log_before
     requests = max(result["requests"], 1)
     result.update(
@@ -310,8 +310,8 @@ def measure(proc: Captured, url: str, args, connections: Connections, method="GE
             "cpu_us_per_request": round(cpu / requests * 1e6, 1),
             "peak_rss_mb": round(max(peak) / 1e6, 1),
             "log_bytes_per_request": round(logged / requests, 1),
-            "new_pg_connections": conn_after[0] - conn_before[0],
-            "new_redis_connections": conn_after[1] - conn_before[1],
+            "new_pg_connections": new_pg,
+            "new_redis_connections": new_redis,
         }
     )
     return result
@@ -346,9 +346,9 @@ def probes_under_load(port: int, path: str, method: str, body, args) -> dict:
     )
     worker.start()
     time.sleep(1)  # wrk's connections open first
+    url = f"http://127.0.0.1:{port}{CATALOG.READY_PATH}"
     while worker.is_alive():
         try:
-            url = f"http://127.0.0.1:{port}{CATALOG.READY_PATH}"
             with urllib.request.urlopen(url, timeout=timeout) as answer:
                 statuses.append(str(answer.status))
         except urllib.error.HTTPError as error:

@@ -258,9 +258,14 @@ class Redis(Server):
         return self
 
 
+POOL_SIZE = 10
+"""The most connections any generated app's PostgreSQL or Redis pool holds (some hold one): a
+client that pools opens no more than that, one without a pool opens one per request."""
+
+
 class Connections:
     """New server connections opened so far: PostgreSQL's log_connections lines and Redis's
-    connection counter. A client that pools its connections opens none once its pool is warm."""
+    connection counter."""
 
     def __init__(self, postgres: Postgres, redis: Redis) -> None:
         self.postgres, self.redis = postgres, redis
@@ -285,6 +290,11 @@ class Connections:
         ).stdout
         self.asked += 1
         return pg, int(re.search(r"total_connections_received:(\d+)", info).group(1)) - self.asked
+
+    def opened_since(self, before: tuple[int, int]) -> tuple[int, int]:
+        """(PostgreSQL, Redis) connections opened since the snapshot `before`."""
+        now = self.snapshot()
+        return now[0] - before[0], now[1] - before[1]
 
 
 class Memcached(Server):

@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from matrix import Variant, implemented, load_extension
 from otlp import OTLPSink
 from runtimes import Captured, Driver
-from servers import Connections, FerretDB, Postgres, Redis, free_port, wait_for_port
+from servers import POOL_SIZE, Connections, FerretDB, Postgres, Redis, free_port, wait_for_port
 
 pytestmark = pytest.mark.contract
 
@@ -251,8 +251,6 @@ def test_each_service_has_its_real_use(app):
 
 POOL_ROUND = [("/readyz", "GET"), ("/api/postgres/visits", "POST"), ("/api/redis/hits", "POST")] * 100
 POOL_CALLERS = 16
-POOL_SIZE = 10
-"""The most connections any runtime's PostgreSQL or Redis pool holds (some hold one)."""
 
 
 def test_requests_and_probes_share_pools_made_once(app):
@@ -271,8 +269,7 @@ def test_requests_and_probes_share_pools_made_once(app):
         assert uses == [], "every real use answers 200"
         probes = {a.status for (path, _), a in answers if path == "/readyz"}
         assert probes <= {200, 503}, probes
-    after = connections.snapshot()
-    opened = (after[0] - before[0], after[1] - before[1])
+    opened = connections.opened_since(before)
     assert max(opened) <= POOL_SIZE, f"(PostgreSQL, Redis) connections opened by 600 requests: {opened}"
 
 
