@@ -376,6 +376,24 @@ RUNTIMES: dict[str, dict] = {
             "kafka": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-kafka"}],
             "rabbitmq": [{"group": "org.springframework.boot", "artifact": "spring-boot-starter-amqp"}],
         },
+        # Per data service, the library the app uses (its README's table).
+        "libraries": {
+            "postgres": "`JdbcTemplate` on HikariCP; Flyway migrations in `src/main/resources/db/migration`",
+            "mongodb": "Spring Data MongoDB (`MongoTemplate`)",
+            "redis": "Spring Data Redis on Lettuce (`StringRedisTemplate`)",
+            "memcached": (
+                "XMemcached (Spring Boot has no Memcached support); its readiness check is in "
+                "`memcached/Memcached.java`"
+            ),
+            "kafka": (
+                "Spring for Apache Kafka (`KafkaTemplate`, `@KafkaListener`); its readiness check is in "
+                "`kafka/KafkaHealth.java`"
+            ),
+            "rabbitmq": "Spring AMQP (`RabbitTemplate`, `@RabbitListener`)",
+        },
+        # What runs the migration step, and where a new migration goes.
+        "migrations": "Flyway",
+        "migration_files": "Flyway files, `V2__...sql`",
         "health_contributors": {
             "postgres": "db",
             "mongodb": "mongo",
@@ -415,10 +433,14 @@ MEMCACHED_PROBE = (
     "exec 3<>/dev/tcp/127.0.0.1/11211 && printf 'version\\r\\n' >&3 && head -c 7 <&3 | grep -q VERSION"
 )
 
+# The golden path's data services: the prompt's default (those the chosen runtime supports).
+DEFAULT_DATA_SERVICES = ["postgres", "redis"]
+
 DATA_SERVICES: dict[str, dict] = {
     # Order here is the order services appear in every rendered file. Per service:
     #   env            the one variable the app reads its connection from
-    #   url            its value, with {host} and {password} filled per environment by context.py
+    #   setting        what that variable holds: a "url", or "addresses" (host:port, comma-separated)
+    #   url            its value, with {host}, {port} and {password} filled per environment by context.py
     #   password_var   the variable holding the password in compose (.env) and in the dev Secret
     #   image          pinned image of the local (compose) and in-cluster development instance
     #   dev            how the in-cluster development instance runs (dev overlay, cloud "none")
@@ -427,9 +449,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "database",
         "label": "PostgreSQL",
         "env": "DATABASE_URL",
+        "setting": "url",
         "port": 5432,
         "image": "postgres:16.6-bookworm",
-        "url": "postgres://app:{password}@{host}:5432/app?sslmode={tls}",
+        "url": "postgres://app:{password}@{host}:{port}/app?sslmode={tls}",
         "password_var": "POSTGRES_PASSWORD",
         "healthcheck": ["CMD-SHELL", "pg_isready -U app -d app"],
         "container_env": {"POSTGRES_USER": "app", "POSTGRES_DB": "app", "POSTGRES_PASSWORD": "{password}"},
@@ -454,9 +477,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "database",
         "label": "MongoDB",
         "env": "MONGODB_URL",
+        "setting": "url",
         "port": 27017,
         "image": "mongo:7.0.16",
-        "url": "mongodb://app:{password}@{host}:27017/app?authSource=admin",
+        "url": "mongodb://app:{password}@{host}:{port}/app?authSource=admin",
         "password_var": "MONGO_PASSWORD",
         "healthcheck": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"],
         "container_env": {"MONGO_INITDB_ROOT_USERNAME": "app", "MONGO_INITDB_ROOT_PASSWORD": "{password}"},
@@ -480,9 +504,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "cache",
         "label": "Redis",
         "env": "REDIS_URL",
+        "setting": "url",
         "port": 6379,
         "image": "redis:7.4.1-bookworm",
-        "url": "redis://{host}:6379/0",
+        "url": "redis://{host}:{port}/0",
         # The managed offerings require TLS and an AUTH token: in the cloud, the URL is a credential.
         "cloud_url": "rediss://:{password}@{host}:6379/0",
         "password_var": None,
@@ -508,9 +533,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "cache",
         "label": "Memcached",
         "env": "MEMCACHED_SERVERS",
+        "setting": "addresses",
         "port": 11211,
         "image": "memcached:1.6.32-bookworm",
-        "url": "{host}:11211",
+        "url": "{host}:{port}",
         "password_var": None,
         "healthcheck": ["CMD", "bash", "-c", MEMCACHED_PROBE],
         "container_env": {},
@@ -534,9 +560,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "message-broker",
         "label": "Kafka",
         "env": "KAFKA_BROKERS",
+        "setting": "addresses",
         "port": 9092,
         "image": "apache/kafka:3.9.0",
-        "url": "{host}:9092",
+        "url": "{host}:{port}",
         # In compose the app talks to the broker's internal listener; the host uses localhost:9092.
         "compose_url": "kafka:19092",
         "password_var": None,
@@ -587,9 +614,10 @@ DATA_SERVICES: dict[str, dict] = {
         "resource_type": "message-broker",
         "label": "RabbitMQ",
         "env": "RABBITMQ_URL",
+        "setting": "url",
         "port": 5672,
         "image": "rabbitmq:4.0.4",
-        "url": "amqp://app:{password}@{host}:5672/",
+        "url": "amqp://app:{password}@{host}:{port}/",
         "password_var": "RABBITMQ_PASSWORD",
         "healthcheck": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
         "container_env": {"RABBITMQ_DEFAULT_USER": "app", "RABBITMQ_DEFAULT_PASS": "{password}"},
@@ -1125,8 +1153,6 @@ SCALING = {"replicas": 2, "min_replicas": 2, "max_replicas": 6, "cpu_utilization
 
 TMPFS_SIZE_MIB = 64
 """Size of each in-memory scratch directory (the root filesystem is read-only)."""
-
-KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"]
 
 KUBERNETES_ORCHESTRATORS = ["kubernetes", "helm"]
 """Orchestrators that deploy to Kubernetes: the only ones a service mesh or a secrets operator applies to."""

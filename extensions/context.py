@@ -177,13 +177,16 @@ def kubernetes_only_error(question: str, value: Any, orchestrator: Any) -> str:
     return ""
 
 
-DEFAULT_SERVICES = ("postgres", "redis")
-
-
 def default_services(runtime: Any) -> str:
-    """The golden-path data services (PostgreSQL + Redis) that the runtime supports, as a YAML list."""
+    """The golden-path data services (catalog.DEFAULT_DATA_SERVICES) the runtime supports, as a YAML list."""
     entry = catalog.RUNTIMES.get(str(runtime), {})
-    return json.dumps([key for key in DEFAULT_SERVICES if key in entry.get("services", DEFAULT_SERVICES)])
+    return json.dumps(
+        [
+            key
+            for key in catalog.DEFAULT_DATA_SERVICES
+            if key in entry.get("services", catalog.DEFAULT_DATA_SERVICES)
+        ]
+    )
 
 
 def services_error(runtime: Any, services: Any) -> str:
@@ -199,18 +202,6 @@ def services_error(runtime: Any, services: Any) -> str:
 
 
 # --- quoting filters ------------------------------------------------------------------------------
-
-
-def _escape_nonprintable(text: str) -> str:
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category.startswith("C") and ch not in "\n\t":
-            code = ord(ch)
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def json_str(value: Any) -> str:
@@ -316,7 +307,7 @@ def _service(key: str, slug: str) -> dict:
     entry = dict(catalog.DATA_SERVICES[key])
     entry["key"] = key
     entry["host"] = key  # compose service name and in-cluster Service name of the dev instance
-    url, var = entry["url"], entry["password_var"]
+    url, var = entry["url"].replace("{port}", str(entry["port"])), entry["password_var"]
     compose_password = f"${{{var}:-app}}" if var else ""
     entry["secret"] = bool(var)
     # Local and in-cluster development instances speak plain TCP; production requires TLS.
@@ -325,6 +316,8 @@ def _service(key: str, slug: str) -> dict:
     entry["compose_url"] = entry.get("compose_url") or compose_url
     entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD, tls="disable")
     entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME", tls="require")
+    # A setting where nothing listens (port 1): the apps' own tests start without the service.
+    entry["unreachable_url"] = entry["url"].format(host="127.0.0.1", port=1, password="secret", tls="disable")
     entry["container_env"] = {
         name: value.format(password=compose_password) for name, value in entry["container_env"].items()
     }
@@ -341,15 +334,14 @@ def _service(key: str, slug: str) -> dict:
         if value != "{password}" and name not in entry["dev"]["env"] and entry["dev"]["inherit_container_env"]
     ]
     entry["dev"] = {**entry["dev"], "env": sorted(dev_env, key=lambda item: item["name"])}
-    entry["secret_name"] = f"{slug}-{key}"
     # Its Backstage Resource: <slug>-<key>, the slug cut to fit a catalog name's 63 characters.
     entry["catalog_name"] = f"{slug[: ENTITY_NAME_MAX - len(key) - 1].rstrip('-')}-{key}"
     return entry
 
 
 def _in_cloud(svc: dict, cloud_key: str) -> dict:
-    """A service whose managed offering wants a password the app's own URL does not carry (Redis's
-    AUTH token): in the cloud its production URL holds it, so that URL is a credential, kept in the
+    """A service whose managed offering wants a password the app's own URL does not carry (an AUTH
+    token): in the cloud its production URL holds it, so that URL is a credential, kept in the
     Secret like every other one. Development instances keep their password-less URL."""
     offer = catalog.CLOUDS[cloud_key].get("services", {}).get(svc["key"], {})
     if svc["secret"] or offer.get("auth") != "password" or "cloud_url" not in svc:
@@ -378,6 +370,7 @@ def _infra(answers: dict, services: list[dict]) -> dict:
             "providers": [],
             "services": [],
             "external_secrets": [],
+            "url_secrets": {},
             "secret_store_output": False,
             "url_reader": None,
             "compute": None,
@@ -427,6 +420,8 @@ def _infra(answers: dict, services: list[dict]) -> dict:
         "providers": providers,
         "services": offered,
         "external_secrets": external_secrets,
+        # The same, by service: each service's .tf reads its own (absent: the app reads the password).
+        "url_secrets": {entry["key"]: entry for entry in external_secrets},
         # the External Secrets SecretStore's deployment-specific fields, as an output
         "secret_store_output": bool(external_secrets) and operator,
         "url_reader": "the External Secrets Operator" if operator else "the deploy step",
@@ -705,8 +700,14 @@ def derive(answers: dict) -> dict:
         "service_env": {key: entry["env"] for key, entry in catalog.DATA_SERVICES.items()},
         "secret_services": [svc for svc in services if svc["secret"]],
         "json_bodies": any(svc["json_body"] for svc in services),
+        # Derived facts about the chosen services, for the files they add or shape:
+        # a setting that lists host:port addresses; a message broker (the app's event log).
+        "address_settings": any(svc["setting"] == "addresses" for svc in services),
+        "event_broker": any(svc["resource_type"] == "message-broker" for svc in services),
         "dev_password": DEV_PASSWORD,
         "migration": migration,
+        # The variables the migration step reads: those of the services with a schema.
+        "migration_env": [svc["env"] for svc in migrating],
         "obs": catalog.OBSERVABILITY,
         "config_env": list(app_env.values()) + ([catalog.OBSERVABILITY["otlp_env"]] if observability else []),
         "image_repository": image_repository,
@@ -720,7 +721,6 @@ def derive(answers: dict) -> dict:
         "infra": _infra(answers, services),
         "ci": _ci(answers),
         "copier_version": catalog.COPIER_VERSION,
-        "runtime_info": rt,
         "deps": deps,
         "npm": (
             npm_lock.derive(
@@ -742,12 +742,18 @@ def derive(answers: dict) -> dict:
         "java_dependencies": [
             artifact for svc in services for artifact in rt.get("maven", {}).get(svc["key"], [])
         ],
+        # The artifacts Spring Boot's BOM does not manage: their versions are pinned in pom.xml.
+        "java_unmanaged": [
+            artifact["artifact"]
+            for svc in services
+            for artifact in rt.get("maven", {}).get(svc["key"], [])
+            if "version" in artifact
+        ],
         "java_health": {svc["key"]: rt["health_contributors"][svc["key"]] for svc in services}
         if runtime == "java"
         else {},
         "java_package": java_package(slug),
         "java_package_path": java_package(slug).replace(".", "/"),
-        "py_package": "app",
     }
 
 

@@ -138,10 +138,6 @@ def qualified(name: str) -> str:
     return f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
 
 
-def image_exists(name: str) -> bool:
-    return podman("image", "exists", name, check=False).returncode == 0
-
-
 def label(name: str, key: str) -> str | None:
     proc = podman("image", "inspect", "--format", "{{json .Labels}}", name, check=False)
     if proc.returncode != 0:

@@ -59,9 +59,15 @@ def questions() -> dict:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
-def _choice_env() -> jinja2.Environment:
+def jinja_env(*, files: bool = True) -> jinja2.Environment:
+    """Plain Jinja with the template's filters and globals (as Copier's Filters extension adds them),
+    strict about undefined names; with `files`, templates and macros load from the repository."""
     ext = load_extension()
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT)) if files else None,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters.update(ext.FILTERS)
     env.globals.update(ext.GLOBALS)
     return env
@@ -70,7 +76,7 @@ def _choice_env() -> jinja2.Environment:
 def default_answers(**answers) -> dict:
     """Every question's answer: as given, else its default (a templated default rendered from the
     answers before it, as Copier does)."""
-    env = _choice_env()
+    env = jinja_env(files=False)
     values: dict = {}
     for name, q in questions().items():
         default = q.get("default")
@@ -88,7 +94,7 @@ def default_answers(**answers) -> dict:
 def choices(question: str, **answers) -> dict[str, str]:
     """value -> refusal message ("" when implemented), in copier.yml order, with the other answers at
     their defaults or as given (a choice may depend on them: a cloud on the orchestrator)."""
-    env = _choice_env()
+    env = jinja_env(files=False)
     context = default_answers(**answers)
     result = {}
     for entry in (

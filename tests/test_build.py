@@ -11,6 +11,7 @@ import pytest
 
 from matrix import edge_variants
 from runtimes import Driver
+from support.tools import run
 
 pytestmark = pytest.mark.build
 
@@ -78,12 +79,6 @@ NPM_LOCK_FLAGS = [
     "--no-fund",
     "--omit-lockfile-registry-resolved=false",
 ]
-
-
-def run(cmd: list[str], cwd) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 @pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])

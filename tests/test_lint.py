@@ -18,6 +18,7 @@ from kube import validate_manifests, violations
 from matrix import DEFAULT, HOSTILE, ROOT, edge_variants, load_extension
 from renderings import kustomize
 from support import tools
+from support.tools import run
 from support.tools import venv_tool as tool
 
 pytestmark = pytest.mark.lint
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.lint
 VARIANTS = edge_variants()
 EXT = load_extension()
 BIN = Path(sys.executable).parent
-
-
-def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 def by(axis: str):

@@ -9,6 +9,7 @@ offline, so their configurations are parsed and their references resolved here.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -143,8 +144,8 @@ def encryption_off(terraform_dirs, tmp_path: Path) -> Path:
     return directory
 
 
-def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)
+# Callers read the exit code (and the output) themselves.
+run = functools.partial(tools.run, check=False)
 
 
 # --- parsing ---------------------------------------------------------------------------------------

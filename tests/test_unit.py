@@ -10,7 +10,7 @@ import jinja2
 import pytest
 import yaml
 
-from matrix import ROOT, load_extension
+from matrix import jinja_env, load_extension
 
 pytestmark = pytest.mark.unit
 ext = load_extension()
@@ -403,9 +403,7 @@ def test_hook_waits_for_every_answer():
 
 @pytest.fixture(scope="module")
 def k8s():
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
-    env.filters.update(ext.FILTERS)
-    return env.get_template("includes/k8s.jinja").module
+    return jinja_env().get_template("includes/k8s.jinja").module
 
 
 def test_macro_pod_security_context_is_restricted(k8s):
@@ -465,9 +463,7 @@ def test_services_error_names_what_the_runtime_lacks(monkeypatch):
 
 @pytest.fixture(scope="module")
 def terraform_macros():
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
-    env.filters.update(ext.FILTERS)
-    return env.get_template("includes/terraform.jinja").module
+    return jinja_env().get_template("includes/terraform.jinja").module
 
 
 TF_VARIABLES = {
@@ -673,9 +669,7 @@ def test_every_orchestrator_is_available_with_its_checks():
 
 @pytest.fixture(scope="module")
 def deploy_docs():
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined)
-    env.filters.update(ext.FILTERS)
-    return env.get_template("includes/deploy_docs.jinja").module
+    return jinja_env().get_template("includes/deploy_docs.jinja").module
 
 
 @pytest.mark.parametrize("orchestrator", ["helm", "nomad", "swarm"])
@@ -700,10 +694,7 @@ def test_macro_deploying_section_names_every_secret(deploy_docs, orchestrator):
 
 def render_template_file(relative: str, answers: dict, **overrides) -> str:
     """A template file rendered with plain Jinja and derive()'s context (as Copier would, minus paths)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-    )
-    env.filters.update(ext.FILTERS)
+    env = jinja_env()
     context = {
         "project_name": "Shop",
         "description": "Sells things.",

@@ -93,7 +93,8 @@ func readyHandler(timeout time.Duration, clients []client, m *metrics, logger *s
 func probe(parent context.Context, c client, timeout time.Duration) string {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	err := c.probe(ctx)
+	// in waitFor: a client call that ignores its context still ends the probe within the timeout
+	err := waitFor(ctx, func() error { return c.probe(ctx) })
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}

@@ -12,16 +12,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import jinja2
-
-from matrix import ROOT, load_extension, questions
+from matrix import ROOT, jinja_env, load_extension, questions
 
 TEMPLATE = ROOT / "template"
 
 
 def context(answers: dict) -> dict:
     ext = load_extension()
-    env = _env()
+    env = jinja_env()
     values: dict = {}
     for name, spec in questions().items():
         if name in answers:
@@ -33,21 +31,9 @@ def context(answers: dict) -> dict:
     return {**values, **ext.derive(values)}
 
 
-def _env() -> jinja2.Environment:
-    ext = load_extension()
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(ROOT)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(ext.FILTERS)
-    env.globals.update(ext.GLOBALS)
-    return env
-
-
 def render_infra(answers: dict, dest: Path) -> Path:
     """Render the infra folder of answers["cloud"] into dest/infra; returns dest/infra/terraform."""
-    env = _env()
+    env = jinja_env()
     ctx = context(answers)
     source = TEMPLATE / f"{{% if cloud == '{ctx['cloud']}' %}}infra{{% endif %}}"
     assert source.is_dir(), f"no infra folder for cloud {ctx['cloud']!r}"

@@ -92,6 +92,17 @@ PUBLISHED_CRDS = {
 }
 
 
+def run(cmd: list, cwd: Path, *, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a tool, capturing its output as text; with `check`, a failure fails the test and shows
+    the command and everything it printed."""
+    proc = subprocess.run(
+        [str(part) for part in cmd], cwd=cwd, capture_output=True, text=True, check=False, **kwargs
+    )
+    if check:
+        assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
 def venv_tool(name: str) -> str:
     """A tool the dev group installs into the venv (or one on PATH)."""
     path = shutil.which(name, path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")

@@ -1,5 +1,6 @@
-# VNet: a subnet for nodes (egress through a NAT gateway), one for private endpoints of the data
-# services, one delegated to PostgreSQL; every subnet has a network security group.
+# VNet: a subnet for nodes (egress through a NAT gateway) and one for private endpoints of the data
+# services (a service that needs its own, delegated subnet makes it in its file); every subnet has a
+# network security group.
 
 resource "azurerm_virtual_network" "main" {
   name                = local.prefix
@@ -24,27 +25,10 @@ resource "azurerm_subnet" "endpoints" {
   private_endpoint_network_policies = "Enabled"
 }
 
-resource "azurerm_subnet" "postgres" {
-  name                 = "postgres"
-  resource_group_name  = azurerm_resource_group.main.name
-  virtual_network_name = azurerm_virtual_network.main.name
-  address_prefixes     = [cidrsubnet(var.network_cidr, 8, 17)]
-
-  delegation {
-    name = "postgres-flexible-server"
-
-    service_delegation {
-      name    = "Microsoft.DBforPostgreSQL/flexibleServers"
-      actions = ["Microsoft.Network/virtualNetworks/subnets/join/action"]
-    }
-  }
-}
-
 resource "azurerm_network_security_group" "main" {
   for_each = {
     nodes     = azurerm_subnet.nodes.id
     endpoints = azurerm_subnet.endpoints.id
-    postgres  = azurerm_subnet.postgres.id
   }
 
   name                = "${local.prefix}-${each.key}"
@@ -57,7 +41,6 @@ resource "azurerm_subnet_network_security_group_association" "main" {
   for_each = {
     nodes     = azurerm_subnet.nodes.id
     endpoints = azurerm_subnet.endpoints.id
-    postgres  = azurerm_subnet.postgres.id
   }
 
   subnet_id                 = each.value

@@ -1,0 +1,97 @@
+"""Structure: a data service is its catalog row plus its own files. For each service, the files that
+may name it (its key, its label or its variable, as a word, in any case) are the catalog, the lock
+data generated from it, and the files and folders whose path is conditioned on that service; any
+other file naming it is a place the next service would have to be edited into. The paths themselves
+carry one plain condition per part: a fact that combines answers ("the app has a message broker")
+is derived once, in extensions/context.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from matrix import ROOT, load_extension
+
+pytestmark = pytest.mark.unit
+catalog = load_extension().catalog
+
+SCANNED = ("template", "includes", "extensions")
+# Data with a row for every service, by design: the catalog and the lock data resolved from it.
+CATALOG_FILES = {"extensions/catalog.py", "extensions/go-lock.json", "extensions/node-lock.json"}
+AZURE_MEMCACHED = (
+    "template/{% if cloud == 'azure' %}infra{% endif %}/terraform/"
+    "{% if 'memcached' in data_services %}memcached.tf{% endif %}"
+)
+# A service's own file that names another service, and why it must.
+ALSO_NAMED_IN = {
+    (
+        "redis",
+        AZURE_MEMCACHED,
+    ): "Azure has no managed Memcached: the file says why Azure Cache for Redis is not one",
+}
+
+
+def scanned_files() -> list[str]:
+    files = []
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files.append(path.relative_to(ROOT).as_posix())
+    return files
+
+
+def naming(key: str) -> re.Pattern:
+    svc = catalog.DATA_SERVICES[key]
+    words = "|".join(re.escape(word) for word in (key, svc["label"], svc["env"]))
+    return re.compile(rf"(?<![A-Za-z0-9_])({words})(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+def names(path: str, key: str) -> bool:
+    return bool(naming(key).search((ROOT / path).read_text(errors="replace")))
+
+
+def own(path: str, key: str) -> bool:
+    return f"{{% if '{key}' in data_services %}}" in path
+
+
+@pytest.mark.parametrize("key", list(catalog.DATA_SERVICES))
+def test_only_its_own_files_name_a_data_service(key):
+    offenders = [
+        path
+        for path in scanned_files()
+        if path not in CATALOG_FILES
+        and not own(path, key)
+        and (key, path) not in ALSO_NAMED_IN
+        and names(path, key)
+    ]
+    assert not offenders, (
+        f"{key} is named outside its catalog row and its own files: derive what these need from the "
+        f"catalog (extensions/context.py), or move it into {key}'s files: {offenders}"
+    )
+
+
+@pytest.mark.parametrize(("key", "path"), list(ALSO_NAMED_IN))
+def test_each_allowed_exception_is_still_needed(key, path):
+    assert (ROOT / path).is_file(), f"{path} is gone: drop its entry"
+    assert names(path, key), f"{path} no longer names {key}: drop its entry"
+
+
+def test_the_scan_sees_every_service_in_its_own_files():
+    """The rule above is not vacuous: every service has files of its own that name it."""
+    for key in catalog.DATA_SERVICES:
+        assert [path for path in scanned_files() if own(path, key) and names(path, key)], key
+
+
+CONDITION = re.compile(r"{%-?\s*if\s+(.*?)\s*-?%}")
+
+
+def test_every_path_part_carries_at_most_one_plain_condition():
+    combined = []
+    for path in scanned_files():
+        for part in Path(path).parts:
+            conditions = CONDITION.findall(part)
+            if len(conditions) > 1 or any(re.search(r"\b(and|or)\b", c) for c in conditions):
+                combined.append(path)
+    assert not combined, f"derive the combined fact in extensions/context.py instead: {combined}"
