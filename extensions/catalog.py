@@ -94,6 +94,14 @@ RUNTIMES: dict[str, dict] = {
         "secret_files": True,
         # With observability on, the app exports OTLP traces and puts trace ids in its logs.
         "traces": True,
+        # How tests and benchmarks run the installed app (`make install`) in app/ on this machine:
+        # the server and the migration step, after `build` if any ({binary}: a path outside the
+        # project). And the exit code of a clean stop on SIGTERM.
+        "local": {
+            "server": [".venv/bin/python", "-m", "service"],
+            "migrate": [".venv/bin/python", "-m", "service.migrate"],
+        },
+        "stop_exit_code": 0,
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -211,6 +219,11 @@ RUNTIMES: dict[str, dict] = {
         "healthcheck": ["/nodejs/bin/node", "src/healthcheck.js", "{path}"],
         "migrate_command": ["/nodejs/bin/node", "src/migrate.js"],
         "traces": True,
+        # How tests and benchmarks run the installed app (`make install`) in app/ on this machine:
+        # the server and the migration step, after `build` if any ({binary}: a path outside the
+        # project). And the exit code of a clean stop on SIGTERM.
+        "local": {"server": ["node", "src/server.js"], "migrate": ["node", "src/migrate.js"]},
+        "stop_exit_code": 0,
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -302,6 +315,15 @@ RUNTIMES: dict[str, dict] = {
         },
         # Developer tools, pinned in go.mod's `tool` block and run with `go tool NAME`.
         "go_tools": {"honnef.co/go/tools/cmd/staticcheck": "v0.7.0"},
+        # How tests and benchmarks run the installed app (`make install`) in app/ on this machine:
+        # the server and the migration step, after `build` if any ({binary}: a path outside the
+        # project). And the exit code of a clean stop on SIGTERM.
+        "local": {
+            "build": ["go", "build", "-o", "{binary}", "."],
+            "server": ["{binary}"],
+            "migrate": ["{binary}", "-migrate"],
+        },
+        "stop_exit_code": 0,
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
@@ -405,6 +427,14 @@ RUNTIMES: dict[str, dict] = {
         # `make lint`: Spotless with google-java-format (the newest release that runs on Java 17).
         "spotless": "3.11.0",
         "google_java_format": "1.28.0",
+        # How tests and benchmarks run the installed app (`make install`) in app/ on this machine:
+        # the server and the migration step, after `build` if any ({binary}: a path outside the
+        # project). And the exit code of a clean stop on SIGTERM (the JVM reports 128 + 15).
+        "local": {
+            "server": ["java", "-jar", "target/app.jar"],
+            "migrate": ["java", "-jar", "target/app.jar", "migrate"],
+        },
+        "stop_exit_code": 143,
         "commands": {
             "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q spotless:check verify -DskipTests",

@@ -36,44 +36,38 @@ def render(copie_session, template_copy):
     return _render
 
 
-ARTIFACTS = {".git", ".venv", ".pytest_cache", ".ruff_cache", "__pycache__", "node_modules", "target"}
-
-
 def rendered_files(project: Path) -> list[Path]:
-    """Files Copier wrote (not what later build tiers left in the shared render)."""
-    return sorted(
-        p
-        for p in project.rglob("*")
-        if p.is_file()
-        and not ARTIFACTS & set(p.parts)
-        and not any(part.endswith(".egg-info") for part in p.parts)
-        and p.name != ".env"
-    )
+    """Files Copier wrote (renders are never built in: `built` works on a copy)."""
+    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
 
 
 @pytest.fixture(scope="session")
-def built():
-    """built(project, runtime) -> the project after its own `make install` (once per project)."""
+def built(tmp_path_factory):
+    """built(project, runtime) -> a copy of the rendered project after its own `make install`, made
+    once per project. Renders are shared by every tier and stay as Copier wrote them: installs,
+    builds and the files a test writes (.env) go to the copy."""
+    import shutil
     import subprocess
 
     from runtimes import Driver
 
-    done: set[Path] = set()
+    copies: dict[Path, Path] = {}
 
-    def _build(project: Path, runtime: str = "python") -> Path:
-        if project not in done:
-            driver = Driver(runtime)
+    def _build(project: Path, runtime: str) -> Path:
+        if project not in copies:
+            copy = tmp_path_factory.mktemp("built") / project.name
+            shutil.copytree(project, copy, symlinks=True)
             proc = subprocess.run(
                 ["make", "install"],
-                cwd=project,
-                env=driver.env(),
+                cwd=copy,
+                env=Driver(runtime).env(),
                 capture_output=True,
                 text=True,
                 check=False,
             )
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            done.add(project)
-        return project / "app" / ".venv" / "bin" / "python"
+            copies[project] = copy
+        return copies[project]
 
     return _build
 

@@ -34,50 +34,35 @@ def go_env() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Driver:
+    """A runtime's app on this machine, from its catalog row (RUNTIMES[runtime]["local"]): no tier
+    knows a runtime by name."""
+
     runtime: str
 
+    @property
+    def row(self) -> dict:
+        return _catalog().RUNTIMES[self.runtime]
+
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        if self.runtime == "go":
-            env.update(go_env())
-        return env
+        """This machine's toolchains: the Python running the tests, then the pinned Go toolchain."""
+        go = go_env()
+        return {**os.environ, **go, "PATH": f"{Path(sys.executable).parent}:{go['PATH']}"}
 
     def clean_exit_codes(self) -> set[int]:
-        """How the server may exit after draining on SIGTERM (the JVM reports 128 + 15)."""
-        return {143} if self.runtime == "java" else {0}
+        """How the server may exit after draining on SIGTERM."""
+        return {self.row["stop_exit_code"]}
 
     def server(self, project: Path) -> list[str]:
-        """The command that starts the built server (after `make install`), run in app/."""
-        app = project / "app"
-        if self.runtime == "python":
-            return [str(app / ".venv" / "bin" / "python"), "-m", "service"]
-        if self.runtime == "go":
-            return [self._go_binary(project)]
-        if self.runtime == "java":
-            return [shutil.which("java") or "java", "-jar", str(app / "target" / "app.jar")]
-        if self.runtime == "node":
-            return [shutil.which("node") or "node", "src/server.js"]
-        raise AssertionError(f"no driver for {self.runtime}")
+        """The command that starts the installed server (after `make install`), run in app/."""
+        return self._local(project, "server")
 
     def start(self, project: Path, env: dict[str, str]) -> Captured:
         """Starts the built server in app/ with env; stdout and stderr are captured as text."""
         return Captured(self.server(project), cwd=project / "app", env=env)
 
     def migration(self, project: Path) -> list[str]:
-        """The image's migration step (the catalog's `migrate_command`), run in app/ on this machine."""
-        command = list(_catalog().RUNTIMES[self.runtime]["migrate_command"])
-        if self.runtime == "python":
-            command[0] = str(project / "app" / ".venv" / "bin" / "python")
-        if self.runtime == "go":
-            command[0] = self._go_binary(project)  # the image's /app
-        if self.runtime == "node":  # the image's /nodejs/bin/node
-            command[0] = shutil.which("node") or "node"
-        if self.runtime == "java":  # the image's jar is the build's target/app.jar
-            command = [
-                str(project / "app" / "target" / "app.jar") if arg == "/app/app.jar" else arg
-                for arg in command
-            ]
-        return command
+        """The migration step (`make migrate`'s), run in app/ on this machine."""
+        return self._local(project, "migrate")
 
     def migrate(self, project: Path, env: dict[str, str], database_url: str) -> subprocess.CompletedProcess:
         """Runs the migration step as compose, the initContainer and the Helm hook run it: with
@@ -96,14 +81,22 @@ class Driver:
         """env() without any data-service URL: each test sets the ones it means."""
         return {key: value for key, value in self.env().items() if not key.endswith("_URL")}
 
-    def _go_binary(self, project: Path) -> str:
-        """Built outside the project: renders are shared with the tiers that read what Copier wrote."""
+    def _local(self, project: Path, command: str) -> list[str]:
+        """The row's local command, with {binary} built first where the row says so (outside the
+        project: a built copy may be shared) and programs resolved on this machine's PATH."""
+        local = self.row["local"]
         app = project / "app"
-        out = Path(tempfile.gettempdir()) / "cn-template-go-servers" / str(abs(hash(str(project))))
-        out.mkdir(parents=True, exist_ok=True)
-        binary = out / "server"
-        subprocess.run(["go", "build", "-o", str(binary), "."], cwd=app, env=self.env(), check=True)
-        return str(binary)
+        binary = ""
+        if "build" in local:
+            out = Path(tempfile.gettempdir()) / "cn-template-servers" / str(abs(hash(str(project))))
+            out.mkdir(parents=True, exist_ok=True)
+            binary = str(out / "server")
+            build = [arg.replace("{binary}", binary) for arg in local["build"]]
+            subprocess.run(build, cwd=app, env=self.env(), check=True)
+        argv = [arg.replace("{binary}", binary) for arg in local[command]]
+        program = app / argv[0] if "/" in argv[0] and not argv[0].startswith("/") else None
+        found = str(program) if program else shutil.which(argv[0], path=self.env()["PATH"]) or argv[0]
+        return [found, *argv[1:]]
 
 
 class Captured(subprocess.Popen):

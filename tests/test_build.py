@@ -28,8 +28,7 @@ PYTHON = [v for v in APPS if v.runtime == "python"]
 
 @pytest.mark.parametrize("variant", APPS, ids=[v.id for v in APPS])
 def test_app_installs_and_its_lint_and_tests_pass(render, built, variant):
-    project = render(variant)
-    built(project, variant.runtime)
+    project = built(render(variant), variant.runtime)
     proc = subprocess.run(
         ["make", "lint", "test"],
         cwd=project,

@@ -172,8 +172,7 @@ class App:
 
 def built_app(render, built, variant: Variant) -> tuple:
     """The variant rendered and installed: (project, its driver, env without data-service URLs)."""
-    project = render(variant)
-    built(project, variant.runtime)
+    project = built(render(variant), variant.runtime)
     driver = Driver(variant.runtime)
     return project, driver, driver.base_env()
 

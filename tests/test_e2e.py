@@ -93,7 +93,7 @@ def test_readme_day_one_works_as_written(render, built, servers, variant):
     project = render(variant)
     makes, curls = day_one((project / "README.md").read_text())
     assert makes == ["make install", "make services", "make migrate", "make run"], makes
-    built(project, variant.runtime)  # `make install`, once per render
+    project = built(project, variant.runtime)  # a copy, after `make install`
     env = Driver(variant.runtime).env()
     port = free_port()
     (project / ".env").write_text(f"PORT={port}\nDATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")
@@ -203,8 +203,7 @@ def test_every_service_is_used_for_real_and_gates_readiness(render, built, every
     one real use each, and per server: stopped, /readyz is 503 naming it and its use 503 naming it;
     started again, the app recovers without a restart, and its pools are reused again (150 requests
     and probes open no more PostgreSQL or Redis connections than a pool holds)."""
-    project = render(variant)
-    built(project, variant.runtime)
+    project = built(render(variant), variant.runtime)
     driver = Driver(variant.runtime)
     base = {key: value for key, value in driver.base_env().items() if not key.endswith("_SERVERS")}
     migrate_twice(driver, project, base, every_server["postgres"].url)

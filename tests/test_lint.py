@@ -83,8 +83,7 @@ NODE = [v for v in VARIANTS if v.runtime == "node"]
 @pytest.mark.parametrize("variant", NODE, ids=[v.id for v in NODE])
 def test_node_app_is_eslint_and_prettier_clean(render, built, variant):
     """ESLint (flat config, recommended rules) and Prettier, from the app's own locked dev packages."""
-    project = render(variant)
-    built(project, "node")
+    project = built(render(variant), "node")
     app = project / "app"
     run([str(app / "node_modules" / ".bin" / "eslint"), "--max-warnings=0", "."], cwd=app)
     run([str(app / "node_modules" / ".bin" / "prettier"), "--check", "."], cwd=app)
@@ -92,8 +91,7 @@ def test_node_app_is_eslint_and_prettier_clean(render, built, variant):
 
 def test_node_app_with_hostile_text_is_prettier_clean(render, built):
     """Free text reaches package.json only: it must still be formatted as npm and Prettier write it."""
-    tools = render(NODE[0]) / "app" / "node_modules" / ".bin"
-    built(render(NODE[0]), "node")
+    tools = built(render(NODE[0]), "node") / "app" / "node_modules" / ".bin"
     app = render({**NODE[0].answers, **HOSTILE}) / "app"
     run([str(tools / "prettier"), "--check", "."], cwd=app)
 

@@ -95,3 +95,30 @@ def test_every_path_part_carries_at_most_one_plain_condition():
             if len(conditions) > 1 or any(re.search(r"\b(and|or)\b", c) for c in conditions):
                 combined.append(path)
     assert not combined, f"derive the combined fact in extensions/context.py instead: {combined}"
+
+
+# The tiers that run an app read what they need of its runtime from the runtime's catalog row (through
+# tests/runtimes.py's Driver): none of them may branch on a runtime's name.
+APP_TIERS = (
+    "tests/runtimes.py",
+    "tests/conftest.py",
+    "tests/test_contract.py",
+    "tests/test_e2e.py",
+    "tests/test_image.py",
+)
+
+
+def runtime_named(text: str) -> list[str]:
+    names = "|".join(re.escape(name) for name in catalog.RUNTIMES)
+    pattern = rf"""(?:==|!=)\s*["']({names})["']|\[["']({names})["']\]|["']({names})["']\s*:"""
+    return [m.group(0) for m in re.finditer(pattern, text)]
+
+
+@pytest.mark.parametrize("path", APP_TIERS)
+def test_app_tiers_know_no_runtime_by_name(path):
+    found = runtime_named((ROOT / path).read_text())
+    assert not found, f"{path} special-cases a runtime ({found}): put the fact in its catalog row"
+
+
+def test_the_runtime_scan_finds_a_name():
+    assert runtime_named('if runtime == "go":') and runtime_named('CODES = {"java": 143}')
