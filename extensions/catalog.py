@@ -102,6 +102,17 @@ RUNTIMES: dict[str, dict] = {
             "migrate": [".venv/bin/python", "-m", "service.migrate"],
         },
         "stop_exit_code": 0,
+        # The generated CI's toolchain: GitHub's setup action and its inputs ({version}: the runtime's
+        # version); GitLab's dependency cache (variables pointing the tool's cache into the project,
+        # keyed on a lockfile). GitLab runs the job in build_image, which has the toolchain.
+        "ci_toolchain": {
+            "setup": {"action": "actions/setup-python", "with": {"python-version": "{version}"}},
+            "cache": {
+                "variables": {"PIP_CACHE_DIR": "$CI_PROJECT_DIR/.cache/pip"},
+                "key": "app/requirements.lock",
+                "paths": [".cache/pip"],
+            },
+        },
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -224,6 +235,24 @@ RUNTIMES: dict[str, dict] = {
         # project). And the exit code of a clean stop on SIGTERM.
         "local": {"server": ["node", "src/server.js"], "migrate": ["node", "src/migrate.js"]},
         "stop_exit_code": 0,
+        # The generated CI's toolchain: GitHub's setup action and its inputs ({version}: the runtime's
+        # version); GitLab's dependency cache (variables pointing the tool's cache into the project,
+        # keyed on a lockfile). GitLab runs the job in build_image, which has the toolchain.
+        "ci_toolchain": {
+            "setup": {
+                "action": "actions/setup-node",
+                "with": {
+                    "node-version": "{version}",
+                    "cache": "npm",
+                    "cache-dependency-path": "app/package-lock.json",
+                },
+            },
+            "cache": {
+                "variables": {"npm_config_cache": "$CI_PROJECT_DIR/.cache/npm"},
+                "key": "app/package-lock.json",
+                "paths": [".cache/npm"],
+            },
+        },
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -324,6 +353,20 @@ RUNTIMES: dict[str, dict] = {
             "migrate": ["{binary}", "-migrate"],
         },
         "stop_exit_code": 0,
+        # The generated CI's toolchain: GitHub's setup action and its inputs ({version}: the runtime's
+        # version); GitLab's dependency cache (variables pointing the tool's cache into the project,
+        # keyed on a lockfile). GitLab runs the job in build_image, which has the toolchain.
+        "ci_toolchain": {
+            "setup": {"action": "actions/setup-go", "with": {"go-version-file": "app/go.mod"}},
+            "cache": {
+                "variables": {
+                    "GOMODCACHE": "$CI_PROJECT_DIR/.cache/go/mod",
+                    "GOCACHE": "$CI_PROJECT_DIR/.cache/go/build",
+                },
+                "key": "app/go.sum",
+                "paths": [".cache/go"],
+            },
+        },
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
@@ -435,6 +478,20 @@ RUNTIMES: dict[str, dict] = {
             "migrate": ["java", "-jar", "target/app.jar", "migrate"],
         },
         "stop_exit_code": 143,
+        # The generated CI's toolchain: GitHub's setup action and its inputs ({version}: the runtime's
+        # version); GitLab's dependency cache (variables pointing the tool's cache into the project,
+        # keyed on a lockfile). GitLab runs the job in build_image, which has the toolchain.
+        "ci_toolchain": {
+            "setup": {
+                "action": "actions/setup-java",
+                "with": {"distribution": "temurin", "java-version": "{version}", "cache": "maven"},
+            },
+            "cache": {
+                "variables": {"MAVEN_OPTS": "-Dmaven.repo.local=$CI_PROJECT_DIR/.cache/maven"},
+                "key": "app/pom.xml",
+                "paths": [".cache/maven"],
+            },
+        },
         "commands": {
             "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q spotless:check verify -DskipTests",

@@ -122,3 +122,16 @@ def test_app_tiers_know_no_runtime_by_name(path):
 
 def test_the_runtime_scan_finds_a_name():
     assert runtime_named('if runtime == "go":') and runtime_named('CODES = {"java": 143}')
+
+
+def test_shared_files_do_not_branch_on_the_runtime():
+    """A runtime's own files are its app folder; every other file reads the runtime's catalog row."""
+    branching = [
+        path
+        for path in scanned_files()
+        if "{% if runtime ==" not in path
+        and re.search(
+            r"{%-?\s*(?:el)?if\s+runtime\s*(?:==|!=|in\b)", (ROOT / path).read_text(errors="replace")
+        )
+    ]
+    assert not branching, f"put what differs in the runtime's catalog row: {branching}"
