@@ -63,8 +63,32 @@ def _private_dir(name: str, owner: str) -> Path:
     return base
 
 
+def eventually(fn, timeout: float = 15.0):
+    """fn()'s first truthy value within timeout seconds, else its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+# Each server's class also knows its data service's key and what the running app does with it (the
+# e2e tier): `first_uses(call)` and, once the server is back after an outage, `after_return(call)`;
+# `call(method, path, body)` asks the app and answers (status, JSON body).
+
+
 class Postgres:
     """A private cluster run with pg_ctl (which daemonizes: no process of ours to watch)."""
+
+    key = "postgres"
+
+    def first_uses(self, call) -> None:
+        assert call("POST", "/api/postgres/visits") == (200, {"visits": 1})
+        assert call("POST", "/api/postgres/visits") == (200, {"visits": 2})
+
+    def after_return(self, call) -> None:
+        assert call("POST", "/api/postgres/visits") == (200, {"visits": 3}), "the table survives a restart"
 
     def __init__(self) -> None:
         self.base = _private_dir("pg", owner="postgres")
@@ -245,6 +269,14 @@ class Server:
 
 
 class Redis(Server):
+    key = "redis"
+
+    def first_uses(self, call) -> None:
+        assert call("POST", "/api/redis/hits") == (200, {"hits": 1})
+
+    def after_return(self, call) -> None:
+        assert call("POST", "/api/redis/hits")[0] == 200  # from 1 again: this server keeps no data
+
     def __init__(self) -> None:
         super().__init__()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -298,6 +330,16 @@ class Connections:
 
 
 class Memcached(Server):
+    key = "memcached"
+
+    def first_uses(self, call) -> None:
+        status, first = call("GET", "/api/memcached/greeting")
+        second = call("GET", "/api/memcached/greeting")[1]
+        assert status == 200 and first["cached"] is False and second == {**first, "cached": True}
+
+    def after_return(self, call) -> None:
+        assert call("GET", "/api/memcached/greeting")[0] == 200
+
     def __init__(self) -> None:
         super().__init__()
         self.url = f"127.0.0.1:{self.port}"
@@ -310,8 +352,31 @@ class Memcached(Server):
         return self
 
 
-class RabbitMQ(Server):
+class EventBroker:
+    """What the app does with a message broker: events published, then consumed in the background."""
+
+    key: str
+
+    def first_uses(self, call) -> None:
+        path = f"/api/{self.key}/events"
+        assert call("POST", path, {})[0] == 422, "an event needs a message"
+        assert call("POST", path, {"message": "hello"})[0] == 202, self.key
+        consumed = eventually(lambda: call("GET", path)[1]["consumed"] >= 1, timeout=60)
+        assert consumed, f"the {self.key} consumer must receive the published event"
+        assert call("GET", path) == (200, {"consumed": 1, "last": "hello"})
+
+    def after_return(self, call) -> None:
+        """The consumer reconnected: events flow again."""
+        path = f"/api/{self.key}/events"
+        published = eventually(lambda: call("POST", path, {"message": "again"})[0] == 202, timeout=60)
+        assert published, f"publishing to {self.key} must recover"
+        assert eventually(lambda: call("GET", path)[1]["last"] == "again", timeout=60), self.key
+
+
+class RabbitMQ(EventBroker, Server):
     """A private RabbitMQ node (own ports, node name and data dir), run as the rabbitmq user when root."""
+
+    key = "rabbitmq"
 
     def __init__(self) -> None:
         super().__init__()
@@ -338,6 +403,15 @@ class RabbitMQ(Server):
 class FerretDB(Server):
     """MongoDB's wire protocol: a private FerretDB 1.x on its SQLite backend (no auth, no telemetry)."""
 
+    key = "mongodb"
+
+    def first_uses(self, call) -> None:
+        assert call("POST", "/api/mongodb/notes", {"text": "first"}) == (200, {"notes": 1})
+        assert call("POST", "/api/mongodb/notes", {})[0] == 422, "a note needs text"
+
+    def after_return(self, call) -> None:
+        assert call("POST", "/api/mongodb/notes", {"text": "again"}) == (200, {"notes": 2})
+
     def __init__(self) -> None:
         super().__init__()
         self.url = f"mongodb://127.0.0.1:{self.port}/app"
@@ -362,7 +436,7 @@ class FerretDB(Server):
         return self
 
 
-class Kafka(Server):
+class Kafka(EventBroker, Server):
     """A private single-node Apache Kafka in KRaft mode (broker and controller in one JVM).
 
     Its storage is formatted on the first start only: start() after stop() resumes with the same
@@ -370,6 +444,8 @@ class Kafka(Server):
     The first broker run on a machine also records the classes it loads in a class-data sharing
     archive, next to the jars; later runs map it and start in about half the time (~2 s instead of ~4 s).
     """
+
+    key = "kafka"
 
     def __init__(self) -> None:
         super().__init__()
@@ -468,6 +544,11 @@ class Kafka(Server):
             "logger.server.level = INFO\n"
         )
         return config
+
+
+# A real server for each data service in the catalog, by its key (FerretDB speaks MongoDB's wire
+# protocol): a new data service adds its class above and its place here.
+SERVERS: dict[str, type] = {cls.key: cls for cls in (Postgres, FerretDB, Redis, Memcached, Kafka, RabbitMQ)}
 
 
 def _jdk_id(java: str) -> str:
