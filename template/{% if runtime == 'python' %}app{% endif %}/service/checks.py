@@ -29,8 +29,8 @@ async def using(service: str) -> AsyncIterator[None]:
         raise Unavailable(service) from exc
 
 
-class Store(Protocol):
-    """What the app needs from each data service module in `service.data`."""
+class Client(Protocol):
+    """A data service's client, as the app uses it: each module in `service.data` is one."""
 
     name: str
     router: APIRouter
