@@ -303,19 +303,29 @@ def _curl(request: dict, port: int) -> str:
     return " ".join([*words, f"localhost:{port}{request['path']}"])
 
 
-def _service(key: str, slug: str) -> dict:
+def _service(key: str, slug: str, cloud_key: str) -> dict:
     entry = dict(catalog.DATA_SERVICES[key])
     entry["key"] = key
     entry["host"] = key  # compose service name and in-cluster Service name of the dev instance
     url, var = entry["url"].replace("{port}", str(entry["port"])), entry["password_var"]
     compose_password = f"${{{var}:-app}}" if var else ""
-    entry["secret"] = bool(var)
+    # Its setting is a credential (kept in the Secret) when it carries a password: the service's own
+    # (compose's, the dev Secret's), or in the cloud an AUTH token the managed offering wants that the
+    # app's own URL does not carry: its production URL then holds it. Development instances keep their
+    # password-less URL.
+    offer = catalog.CLOUDS[cloud_key].get("services", {}).get(key, {})
+    cloud_auth = not var and offer.get("auth") == "password" and "cloud_url" in entry
+    entry["secret"] = bool(var) or cloud_auth
     # Local and in-cluster development instances speak plain TCP; production requires TLS.
     entry["local_url"] = url.format(host="localhost", password="app", tls="disable")
     compose_url = url.format(host=key, password=compose_password, tls="disable")
     entry["compose_url"] = entry.get("compose_url") or compose_url
     entry["dev_url"] = url.format(host=key, password=DEV_PASSWORD, tls="disable")
-    entry["prod_url"] = url.format(host=f"{key}.example.internal", password="CHANGE-ME", tls="require")
+    entry["prod_url"] = (
+        entry["cloud_url"].format(host=f"{key}.example.internal", password="CHANGE-ME")
+        if cloud_auth
+        else url.format(host=f"{key}.example.internal", password="CHANGE-ME", tls="require")
+    )
     # A setting where nothing listens (port 1): the apps' own tests start without the service.
     entry["unreachable_url"] = entry["url"].format(host="127.0.0.1", port=1, password="secret", tls="disable")
     entry["container_env"] = {
@@ -337,17 +347,6 @@ def _service(key: str, slug: str) -> dict:
     # Its Backstage Resource: <slug>-<key>, the slug cut to fit a catalog name's 63 characters.
     entry["catalog_name"] = f"{slug[: ENTITY_NAME_MAX - len(key) - 1].rstrip('-')}-{key}"
     return entry
-
-
-def _in_cloud(svc: dict, cloud_key: str) -> dict:
-    """A service whose managed offering wants a password the app's own URL does not carry (an AUTH
-    token): in the cloud its production URL holds it, so that URL is a credential, kept in the
-    Secret like every other one. Development instances keep their password-less URL."""
-    offer = catalog.CLOUDS[cloud_key].get("services", {}).get(svc["key"], {})
-    if svc["secret"] or offer.get("auth") != "password" or "cloud_url" not in svc:
-        return svc
-    prod_url = svc["cloud_url"].format(host=f"{svc['key']}.example.internal", password="CHANGE-ME")
-    return {**svc, "secret": True, "prod_url": prod_url}
 
 
 DEV_PASSWORD = "dev-only-password"
@@ -380,7 +379,8 @@ def _infra(answers: dict, services: list[dict]) -> dict:
     offered = []
     for svc in services:
         offer = cloud["services"][svc["key"]]
-        offered.append({**svc, **offer, "secret": offer["auth"] == "password"})
+        # credential: Terraform generates the service's password and keeps it in the cloud's store
+        offered.append({**svc, **offer, "credential": offer["auth"] == "password"})
     # On virtual machines (Nomad, Swarm) or with the External Secrets Operator, Terraform writes each
     # credential-carrying setting whole (the URL with its password) under the name the deploy step
     # or the ExternalSecret reads, and lets the app's identity read exactly those entries.
@@ -660,8 +660,7 @@ def derive(answers: dict) -> dict:
     slug = answers["project_slug"]
     runtime = answers["runtime"]
     chosen = answers.get("data_services") or []
-    services = [_service(key, slug) for key in catalog.DATA_SERVICES if key in chosen]
-    services = [_in_cloud(svc, answers["cloud"]) for svc in services]
+    services = [_service(key, slug, answers["cloud"]) for key in catalog.DATA_SERVICES if key in chosen]
     for svc in services:
         svc["curl"] = _curl(svc["try"], answers["app_port"])
     rt = dict(catalog.RUNTIMES[runtime])

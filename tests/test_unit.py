@@ -530,7 +530,7 @@ def test_derive_infra_per_cloud():
         infra = ext.derive({**ANSWERS, "cloud": cloud})["infra"]
         assert [svc["key"] for svc in infra["services"]] == ["postgres", "redis"]
         for svc in infra["services"]:
-            assert svc["secret"] == (svc["auth"] == "password")
+            assert svc["credential"] == (svc["auth"] == "password")
             assert svc["managed"] or svc["why"]
         assert set(ext.catalog.CLOUDS[cloud]["services"]) == set(ext.catalog.DATA_SERVICES)
 
