@@ -113,6 +113,9 @@ RUNTIMES: dict[str, dict] = {
                 "paths": [".cache/pip"],
             },
         },
+        # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
+        # (no container registry is reachable: the tests build these bases locally).
+        "standins": {"build_image": "debian-slim", "run_image": "distroless-python"},
         "commands": {
             "install": (
                 "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
@@ -253,6 +256,9 @@ RUNTIMES: dict[str, dict] = {
                 "paths": [".cache/npm"],
             },
         },
+        # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
+        # (no container registry is reachable: the tests build these bases locally).
+        "standins": {"build_image": "node", "run_image": "distroless-node"},
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -367,6 +373,9 @@ RUNTIMES: dict[str, dict] = {
                 "paths": [".cache/go"],
             },
         },
+        # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
+        # (no container registry is reachable: the tests build these bases locally).
+        "standins": {"build_image": "golang", "run_image": "distroless-static"},
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
@@ -492,6 +501,9 @@ RUNTIMES: dict[str, dict] = {
                 "paths": [".cache/maven"],
             },
         },
+        # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
+        # (no container registry is reachable: the tests build these bases locally).
+        "standins": {"build_image": "maven", "run_image": "distroless-java"},
         "commands": {
             "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q spotless:check verify -DskipTests",

@@ -17,8 +17,9 @@ packages copied into an empty image: no shell, no package manager.
 
 Idempotent and cached: an image whose `org.cn-template.standin.recipe` label matches the recipe's hash
 (its Containerfile, the host's CA certificates, the minbase it starts from) is skipped. Installs
-podman, buildah, runc and debootstrap when missing. Runs as root. Adding a runtime is one entry in
-RECIPES (and STANDINS): Debian packages, downloads from PyPI or npm, Containerfile steps.
+podman, buildah, runc and debootstrap when missing. Runs as root. A runtime's row in the catalog
+names its recipes (`standins`); a new kind of base is one entry in RECIPES: Debian packages,
+downloads from PyPI or npm, Containerfile steps.
 
 The host's CA bundle is baked into every stand-in (HTTPS inside builds goes through this network's
 proxy, which re-signs it); proxy variables in the environment reach builds because podman passes them.
@@ -279,14 +280,6 @@ RECIPES = {"python": PYTHON, "debian-slim": DEBIAN_SLIM, "distroless-python": DI
            "distroless-node": DISTROLESS_NODE, "golang": GOLANG, "distroless-static": DISTROLESS_STATIC,
            "maven": MAVEN, "distroless-java": DISTROLESS_JAVA}  # fmt: skip
 
-# Which recipe stands in for each image of each runtime (the names come from the catalog).
-STANDINS = {
-    "python": {"build_image": "debian-slim", "run_image": "distroless-python"},
-    "node": {"build_image": "node", "run_image": "distroless-node"},
-    "go": {"build_image": "golang", "run_image": "distroless-static"},
-    "java": {"build_image": "maven", "run_image": "distroless-java"},
-}
-
 
 def catalog():
     spec = importlib.util.spec_from_file_location("cn_catalog", imagekit.ROOT / "extensions" / "catalog.py")
@@ -310,9 +303,7 @@ def wanted(runtimes: list[str]) -> dict[str, tuple[str, str]]:
     rts = catalog().RUNTIMES
     images: dict[str, tuple[str, str]] = {}
     for runtime in runtimes:
-        if runtime not in STANDINS:
-            raise SystemExit(f"no stand-in recipe for runtime {runtime!r}: add it to STANDINS and RECIPES")
-        for role, recipe in STANDINS[runtime].items():
+        for role, recipe in rts[runtime]["standins"].items():  # the runtime's row names its recipes
             image = rts[runtime][role]
             version_from = RECIPES[recipe].version_from
             version = tag_version(rts[runtime][version_from] if version_from else image)
@@ -543,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.all:
-        runtimes = list(STANDINS)
+        runtimes = [name for name, rt in catalog().RUNTIMES.items() if "standins" in rt]
     else:
         available = [name for name, rt in catalog().RUNTIMES.items() if rt.get("available")]
         runtimes = args.runtimes or available
