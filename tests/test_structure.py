@@ -3,7 +3,8 @@ may name it (its key, its label or its variable, as a word, in any case) are the
 data generated from it, and the files and folders whose path is conditioned on that service; any
 other file naming it is a place the next service would have to be edited into. The paths themselves
 carry one plain condition per part: a fact that combines answers ("the app has a message broker")
-is derived once, in extensions/context.py."""
+is derived once, in extensions/context.py. Likewise a runtime is its app folder and its catalog row:
+no shared file branches on it, and the tiers that run apps know none by name."""
 
 from __future__ import annotations
 
