@@ -688,6 +688,7 @@ def derive(answers: dict) -> dict:
             "services": migrating,
         }
     spec = service_spec(answers, rt, services, image_repository, env_names)
+    java_dependencies = [artifact for svc in services for artifact in rt.get("maven", {}).get(svc["key"], [])]
     return {
         "slug": slug,
         "rt": rt,
@@ -738,16 +739,9 @@ def derive(answers: dict) -> dict:
             else {}
         ),
         "go_module": f"example.com/{slug}",
-        "java_dependencies": [
-            artifact for svc in services for artifact in rt.get("maven", {}).get(svc["key"], [])
-        ],
+        "java_dependencies": java_dependencies,
         # The artifacts Spring Boot's BOM does not manage: their versions are pinned in pom.xml.
-        "java_unmanaged": [
-            artifact["artifact"]
-            for svc in services
-            for artifact in rt.get("maven", {}).get(svc["key"], [])
-            if "version" in artifact
-        ],
+        "java_unmanaged": [artifact["artifact"] for artifact in java_dependencies if "version" in artifact],
         "java_health": {svc["key"]: rt["health_contributors"][svc["key"]] for svc in services}
         if runtime == "java"
         else {},

@@ -9,6 +9,7 @@ no shared file branches on it, and the tiers that run apps know none by name."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -34,23 +35,30 @@ ALSO_NAMED_IN = {
 }
 
 
-def scanned_files() -> list[str]:
+@cache
+def scanned_files() -> tuple[str, ...]:
     files = []
     for top in SCANNED:
         for path in sorted((ROOT / top).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 files.append(path.relative_to(ROOT).as_posix())
-    return files
+    return tuple(files)
 
 
+@cache
 def naming(key: str) -> re.Pattern:
     svc = catalog.DATA_SERVICES[key]
     words = "|".join(re.escape(word) for word in (key, svc["label"], svc["env"]))
     return re.compile(rf"(?<![A-Za-z0-9_])({words})(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
+@cache
+def text(path: str) -> str:
+    return (ROOT / path).read_text(errors="replace")
+
+
 def names(path: str, key: str) -> bool:
-    return bool(naming(key).search((ROOT / path).read_text(errors="replace")))
+    return bool(naming(key).search(text(path)))
 
 
 def own(path: str, key: str) -> bool:
@@ -131,8 +139,6 @@ def test_shared_files_do_not_branch_on_the_runtime():
         path
         for path in scanned_files()
         if "{% if runtime ==" not in path
-        and re.search(
-            r"{%-?\s*(?:el)?if\s+runtime\s*(?:==|!=|in\b)", (ROOT / path).read_text(errors="replace")
-        )
+        and re.search(r"{%-?\s*(?:el)?if\s+runtime\s*(?:==|!=|in\b)", text(path))
     ]
     assert not branching, f"put what differs in the runtime's catalog row: {branching}"
