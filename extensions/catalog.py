@@ -117,91 +117,48 @@ RUNTIMES: dict[str, dict] = {
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "debian-slim", "run_image": "distroless-python"},
         "commands": {
+            # The locked packages, each file checked against its hash; then the app and its dev tools.
             "install": (
-                "python3 -m venv .venv && .venv/bin/pip install --quiet -r requirements.lock -e '.[dev]'"
+                "python3 -m venv .venv && .venv/bin/pip install --quiet --require-hashes -r requirements.lock"
+                " && .venv/bin/pip install --quiet -e '.[dev]'"
             ),
             "lint": ".venv/bin/ruff check . && .venv/bin/ruff format --check .",
             "test": ".venv/bin/pytest -q",
             "run": ".venv/bin/python -m service",
             "migrate": ".venv/bin/python -m service.migrate",
+            # Every platform and Python version the project supports, with each file's hash; uv keeps
+            # the versions requirements.lock already holds unless given `--upgrade`.
             "lock": (
-                "python3 -m venv .lock-venv && .lock-venv/bin/pip install --quiet -e . && "
-                ".lock-venv/bin/pip freeze --exclude-editable > requirements.lock; "
-                "rm -rf .lock-venv *.egg-info"
+                ".venv/bin/uv pip compile --quiet pyproject.toml --universal --generate-hashes"
+                " -o requirements.lock"
             ),
         },
+        # What `make lock` writes (the build tier proves it rewrites nothing in a fresh project).
+        "lockfiles": ["requirements.lock"],
+        # What in them is a file's digest (one group): `make install` must refuse a changed one.
+        "integrity": {"digest": r"--hash=sha256:([0-9a-f]{64})"},
+        # pyproject.toml's ranges, per part; requirements.lock is cut from extensions/python-lock.json,
+        # one uv resolution of every part together (scripts/python_lock.py regenerates it after a
+        # change). The dev tools are not locked: they never reach the image.
         "packages": {
-            # "direct" goes to pyproject.toml as ranges; "lock" is the exact, resolved set that
-            # requirements.lock pins for reproducible images (resolved together, per service).
-            "base": {
-                "direct": [
-                    "fastapi>=0.165,<1",
-                    "uvicorn>=0.30,<1",
-                    "prometheus-client>=0.20,<1",
-                    "ecs-logging>=2.2,<3",
-                ],
-                "lock": [
-                    "annotated-doc==0.0.7",
-                    "annotated-types==0.8.0",
-                    "anyio==4.16.0",
-                    "click==8.5.1",
-                    "ecs-logging==2.3.0",
-                    "fastapi==0.165.0",
-                    "h11==0.16.0",
-                    "idna==3.20",
-                    "opentelemetry-api==1.45.2",
-                    "prometheus-client==0.26.0",
-                    "pydantic==2.14.3",
-                    "pydantic-core==2.50.4",
-                    "starlette==1.10.0",
-                    "typing-extensions==4.16.0",
-                    "typing-inspection==0.4.5",
-                    "uvicorn==0.54.0",
-                ],
-            },
-            "postgres": {
-                "direct": ["psycopg[binary,pool]>=3.2,<4"],
-                "lock": ["psycopg==3.3.9", "psycopg-binary==3.3.9", "psycopg-pool==3.3.3"],
-            },
-            "mongodb": {"direct": ["pymongo>=4.9,<5"], "lock": ["dnspython==2.9.2", "pymongo==4.20.0"]},
-            # redis needs async-timeout on Python < 3.11.3 (the app supports >= 3.11); harmless after.
-            "redis": {"direct": ["redis>=5.0.1,<9"], "lock": ["async-timeout==5.0.1", "redis==8.1.0"]},
-            "memcached": {"direct": ["pymemcache>=4,<5"], "lock": ["pymemcache==4.0.0"]},
-            "kafka": {
-                "direct": ["aiokafka>=0.11,<1"],
-                "lock": ["aiokafka==0.14.0", "async-timeout==5.0.1", "packaging==26.3"],
-            },
-            "rabbitmq": {
-                "direct": ["aio-pika>=9.4,<11"],
-                "lock": [
-                    "aio-pika==10.2.1",
-                    "aiormq==7.2.4",
-                    "multidict==7.2.1",
-                    "pamqp==4.0.1",
-                    "propcache==0.5.4",
-                    "yarl==1.25.1",
-                ],
-            },
-            "observability": {
-                "direct": ["opentelemetry-sdk>=1.27,<2", "opentelemetry-exporter-otlp-proto-http>=1.27,<2"],
-                "lock": [
-                    "certifi==2026.10.18",
-                    "charset-normalizer==3.5.2",
-                    "googleapis-common-protos==1.76.0",
-                    "opentelemetry-api==1.45.2",
-                    "opentelemetry-exporter-http-transport==0.66b2",
-                    "opentelemetry-exporter-otlp-common==0.66b2",
-                    "opentelemetry-exporter-otlp-proto-common==1.45.2",
-                    "opentelemetry-exporter-otlp-proto-http==1.45.2",
-                    "opentelemetry-proto==1.45.2",
-                    "opentelemetry-sdk==1.45.2",
-                    "opentelemetry-semantic-conventions==0.66b2",
-                    "protobuf==7.36.2",
-                    "requests==2.34.2",
-                    "urllib3==2.8.0",
-                ],
-            },
-            "dev": {"direct": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1"]},
+            "base": [
+                "fastapi>=0.165,<1",
+                "uvicorn>=0.30,<1",
+                "prometheus-client>=0.20,<1",
+                "ecs-logging>=2.2,<3",
+            ],
+            "postgres": ["psycopg[binary,pool]>=3.2,<4"],
+            "mongodb": ["pymongo>=4.9,<5"],
+            "redis": ["redis>=5.0.1,<9"],
+            "memcached": ["pymemcache>=4,<5"],
+            "kafka": ["aiokafka>=0.11,<1"],
+            "rabbitmq": ["aio-pika>=9.4,<11"],
+            "observability": [
+                "opentelemetry-sdk>=1.27,<2",
+                "opentelemetry-exporter-otlp-proto-http>=1.27,<2",
+            ],
+            # uv writes requirements.lock (`make lock`).
+            "dev": ["httpx2>=2.16,<3", "pytest>=8,<10", "ruff>=0.6,<1", "uv>=0.13,<1"],
         },
         # The dev container (.devcontainer/): Microsoft's image for the toolchain, and the editor's
         # extensions for the app's language, linter and formatter.
@@ -236,7 +193,12 @@ RUNTIMES: dict[str, dict] = {
         # How tests and benchmarks run the installed app (`make install`) in app/ on this machine:
         # the server and the migration step, after `build` if any ({binary}: a path outside the
         # project). And the exit code of a clean stop on SIGTERM.
-        "local": {"server": ["node", "src/server.js"], "migrate": ["node", "src/migrate.js"]},
+        "local": {
+            "server": ["node", "src/server.js"],
+            "migrate": ["node", "src/migrate.js"],
+            # npm's defaults, whatever this machine's npmrc says (it omits the lockfile's `resolved`).
+            "env": {"npm_config_omit_lockfile_registry_resolved": "false"},
+        },
         "stop_exit_code": 0,
         # The generated CI's toolchain: GitHub's setup action and its inputs ({version}: the runtime's
         # version); GitLab's dependency cache (variables pointing the tool's cache into the project,
@@ -266,6 +228,12 @@ RUNTIMES: dict[str, dict] = {
             "run": "node src/server.js",
             "migrate": "node src/migrate.js",
             "lock": "npm install --package-lock-only --ignore-scripts",
+        },
+        "lockfiles": ["package-lock.json"],
+        # npm retries a refused download for minutes; the test of a changed digest asks it not to.
+        "integrity": {
+            "digest": r'"integrity": "sha512-([A-Za-z0-9+/]+=*)"',
+            "env": {"npm_config_fetch_retries": "0"},
         },
         # package.json ranges, per part; package-lock.json is cut from extensions/node-lock.json, one
         # lockfile resolved for every part together (scripts/node_lock.py regenerates it after a change).
@@ -384,6 +352,8 @@ RUNTIMES: dict[str, dict] = {
             "migrate": "go run . -migrate",
             "lock": "go mod tidy",
         },
+        "lockfiles": ["go.mod", "go.sum"],
+        "integrity": {"digest": r" h1:([A-Za-z0-9+/]+=*)"},
         "devcontainer": {
             "image": "mcr.microsoft.com/devcontainers/go:1-1.26-bookworm",
             "extensions": ["golang.go"],
@@ -392,7 +362,7 @@ RUNTIMES: dict[str, dict] = {
     },
     "java": {
         "label": "Java",
-        "prerequisites": "a JDK 17 or newer and Maven 3.8 or newer",
+        "prerequisites": "a JDK 17 or newer and Maven 3.9 or newer",
         # The LTS release Debian 12 builds (openjdk-17) and Spring Boot 4 supports.
         "version": "17",
         "build_image": "maven:3.9.9-eclipse-temurin-17",
@@ -510,7 +480,15 @@ RUNTIMES: dict[str, dict] = {
             "test": "mvn -B -q test",
             "run": "java -jar target/app.jar",
             "migrate": "java -jar target/app.jar migrate",
+            # Records the SHA-256 of every artifact install, lint and test resolve (.mvn/maven.config
+            # has Maven check them on every build); from scratch, so nothing stale stays trusted.
+            "lock": (
+                "rm -f .mvn/checksums/checksums.sha256 && mvn -B -q "
+                "-Daether.artifactResolver.postProcessor.trustedChecksums.record=true spotless:check verify"
+            ),
         },
+        "lockfiles": [".mvn/checksums/checksums.sha256"],
+        "integrity": {"digest": r"(?m)^([0-9a-f]{64})  "},
         # The Java image has the JDK; Maven comes from the dev container feature for Java.
         "devcontainer": {
             "image": "mcr.microsoft.com/devcontainers/java:1-17-bookworm",

@@ -41,6 +41,8 @@ def _load_sibling(filename: str):
 catalog = _load_sibling("catalog.py")
 npm_lock = _load_sibling("npm_lock.py")
 go_lock = _load_sibling("go_lock.py")
+python_lock = _load_sibling("python_lock.py")
+java_lock = _load_sibling("java_lock.py")
 
 # project_slug names Kubernetes objects: a Service's name is a DNS-1035 label (it starts with a letter),
 # and the prod overlay's namespace, <slug>-prod, must still fit a label's 63 characters.
@@ -671,14 +673,9 @@ def derive(answers: dict) -> dict:
         env_names.append(rt["workers_env"])
     if answers.get("observability"):
         env_names.append(catalog.OBSERVABILITY["otlp_env"])
-    packages = rt.get("packages", {})
-    deps = {"direct": [], "lock": [], "dev": packages.get("dev", {}).get("direct", [])}
     observability = bool(answers.get("observability"))
-    for part in ["base"] + [svc["key"] for svc in services] + (["observability"] if observability else []):
-        if part in packages:
-            deps["direct"] += packages[part]["direct"]
-            deps["lock"] += packages[part]["lock"]
-    deps["lock"] = sorted(set(deps["lock"]), key=str.lower)
+    # The parts a runtime's dependencies are locked by: base (implied), each service, observability.
+    parts = [svc["key"] for svc in services] + (["observability"] if observability else [])
     migrating = [svc for svc in services if svc["needs_migration"]]
     migration = None
     if migrating and "migrate_command" in rt:
@@ -721,23 +718,22 @@ def derive(answers: dict) -> dict:
         "infra": _infra(answers, services),
         "ci": _ci(answers),
         "copier_version": catalog.COPIER_VERSION,
-        "deps": deps,
+        "python": (
+            {
+                "dependencies": [dep for part in ["base", *parts] for dep in rt["packages"].get(part, [])],
+                "dev": rt["packages"]["dev"],
+                "lock": python_lock.derive(parts, slug),
+            }
+            if runtime == "python"
+            else {}
+        ),
         "npm": (
-            npm_lock.derive(
-                rt["npm"],
-                [svc["key"] for svc in services] + (["observability"] if observability else []),
-                slug,
-                catalog.INITIAL_VERSION,
-                rt["engines"],
-            )
+            npm_lock.derive(rt["npm"], parts, slug, catalog.INITIAL_VERSION, rt["engines"])
             if runtime == "node"
             else {}
         ),
-        "go": (
-            go_lock.derive([svc["key"] for svc in services] + (["observability"] if observability else []))
-            if runtime == "go"
-            else {}
-        ),
+        "go": go_lock.derive(parts) if runtime == "go" else {},
+        "java_checksums": java_lock.derive(parts) if runtime == "java" else [],
         "go_module": f"example.com/{slug}",
         "java_dependencies": java_dependencies,
         # The artifacts Spring Boot's BOM does not manage: their versions are pinned in pom.xml.

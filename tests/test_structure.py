@@ -21,7 +21,13 @@ catalog = load_extension().catalog
 
 SCANNED = ("template", "includes", "extensions")
 # Data with a row for every service, by design: the catalog and the lock data resolved from it.
-CATALOG_FILES = {"extensions/catalog.py", "extensions/go-lock.json", "extensions/node-lock.json"}
+CATALOG_FILES = {
+    "extensions/catalog.py",
+    "extensions/python-lock.json",
+    "extensions/java-lock.json",
+    "extensions/go-lock.json",
+    "extensions/node-lock.json",
+}
 AZURE_MEMCACHED = (
     "template/{% if cloud == 'azure' %}infra{% endif %}/terraform/"
     "{% if 'memcached' in data_services %}memcached.tf{% endif %}"

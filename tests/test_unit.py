@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 
 import hcl2
@@ -250,13 +251,42 @@ def test_derive_urls_per_environment():
     assert services["redis"]["local_url"] == "redis://localhost:6379/0"
 
 
-def test_derive_python_lock_is_sorted_and_per_service():
-    with_all = ext.derive(dict(ANSWERS))["deps"]
-    without = ext.derive({**ANSWERS, "data_services": []})["deps"]
-    assert with_all["lock"] == sorted(with_all["lock"], key=str.lower)
-    assert "redis==8.1.0" in with_all["lock"] and "redis==8.1.0" not in without["lock"]
-    assert all("==" in pin for pin in with_all["lock"])
-    assert len(with_all["lock"]) == len(set(with_all["lock"]))
+def test_derive_python_lock_follows_the_services():
+    def lock(services):
+        return ext.derive({**ANSWERS, "data_services": services, "observability": False})["python"]["lock"]
+
+    bare, redis, both = lock([]), lock(["redis"]), lock(["redis", "kafka"])
+    names = [line.split("==")[0] for line in both.splitlines() if "==" in line]
+    assert names == sorted(names) and len(names) == len(set(names))
+    assert "\nredis==" in redis and "\nredis==" not in bare and "\naiokafka==" not in redis
+    # Redis needs async-timeout on old 3.11 releases only, aiokafka always: the union drops the marker.
+    assert "\nasync-timeout==5.0.1 ; python_full_version < '3.11.3' \\\n" in redis
+    assert "\nasync-timeout==5.0.1 \\\n" in both
+    assert "    # via\n    #   aiokafka\n    #   redis\n" in both
+    assert "    # via shop (pyproject.toml)\n" in bare, "the project requires its direct dependencies"
+    pins = [line for line in both.splitlines() if "==" in line]
+    hashed = [line for line in both.splitlines() if line.startswith("    --hash=sha256:")]
+    assert len(hashed) >= len(pins), "every pin carries the hashes of its files"
+    assert ext.derive({**ANSWERS, "runtime": "go"})["python"] == {}, "other runtimes do not pay for it"
+
+
+def test_python_lock_data_matches_the_catalog():
+    """extensions/python-lock.json must be re-resolved (scripts/python_lock.py) after a catalog range
+    changes: each part's lock has exactly the packages its ranges name as the project's own."""
+    python = ext.catalog.RUNTIMES["python"]
+    lock = json.loads(ext.python_lock.LOCK_PATH.read_text())
+    assert set(lock["parts"]) == set(python["packages"]) - {"dev"}, "run scripts/python_lock.py"
+    project = ext.python_lock.PROJECT
+    for part, ranges in python["packages"].items():
+        if part == "dev":
+            continue
+        named = {re.split(r"[\[<>=!~; ]", spec, maxsplit=1)[0].lower() for spec in ranges}
+        if part != "base":
+            named |= {name for name, entry in lock["parts"]["base"].items() if project in entry["via"]}
+        direct = {name for name, entry in lock["parts"][part].items() if project in entry["via"]}
+        assert direct == named, f"{part}: run scripts/python_lock.py"
+    command = python["commands"]["lock"].replace(".venv/bin/uv", "uv").replace(" --quiet", "")
+    assert lock["header"][1] == f"#    {command}", "the header uv writes for `make lock`"
 
 
 NODE = {**ANSWERS, "runtime": "node"}
@@ -297,6 +327,45 @@ def test_go_lock_data_matches_the_catalog():
     assert lock["tool"] == sorted(go["go_tools"]), "run scripts/go_lock.py"
     assert lock["go"] == f"{go['version']}.0"
     assert set(go["go_modules"]) - {"base", "observability"} == set(go["services"])
+
+
+def test_java_lock_data_matches_the_catalog():
+    """extensions/java-lock.json must be recorded again (scripts/java_lock.py) after Spring Boot, an
+    artifact or a plugin changes in the catalog: each part holds the artifacts the catalog names for it."""
+    java = ext.catalog.RUNTIMES["java"]
+    lock = json.loads(ext.java_lock.LOCK_PATH.read_text())
+    assert set(lock["parts"]) == {"base", "observability", *java["services"]}, "run scripts/java_lock.py"
+    assert lock["lines"] == sorted(set(lock["lines"])), "one line per file, in the file's byte order"
+    assert all(re.fullmatch(r"[0-9a-f]{64}  [\w.+-]+(/[\w.+-]+)+", line) for line in lock["lines"])
+
+    def paths(part):
+        return {lock["lines"][n].split("  ")[1] for n in lock["parts"][part]}
+
+    boot = java["spring_boot"]
+    base = paths("base")
+    for path in (
+        f"org/springframework/boot/spring-boot/{boot}/spring-boot-{boot}.jar",
+        f"com/diffplug/spotless/spotless-maven-plugin/{java['spotless']}/",
+        f"com/google/googlejavaformat/google-java-format/{java['google_java_format']}/",
+    ):
+        assert any(p.startswith(path) for p in base), f"{path}: run scripts/java_lock.py"
+    for service in java["services"]:
+        for artifact in java["maven"][service]:
+            folder = f"{artifact['group'].replace('.', '/')}/{artifact['artifact']}/"
+            assert any(p.startswith(folder) for p in paths(service) | base), f"{service}: {folder}"
+
+
+def test_derive_java_checksums_follow_the_services():
+    def lines(services, observability=False):
+        answers = {**ANSWERS, "runtime": "java", "data_services": services, "observability": observability}
+        return ext.derive(answers)["java_checksums"]
+
+    bare, pg, full = lines([]), lines(["postgres"]), lines(["postgres", "kafka"], True)
+    assert set(bare) < set(pg) < set(full) and full == sorted(full)
+    assert not any("/org/postgresql/" in line or "  org/postgresql/" in line for line in bare)
+    assert any("  org/postgresql/postgresql/" in line for line in pg)
+    assert not any("  org/apache/kafka/" in line for line in pg)
+    assert ext.derive(dict(ANSWERS))["java_checksums"] == [], "other runtimes do not pay for it"
 
 
 def test_derive_go_module_files_follow_the_services():

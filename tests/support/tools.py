@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 from pathlib import Path
 
 CHECKOV_VERSION = "3.3.30"
@@ -422,6 +426,43 @@ def built_once(binary: Path, build) -> Path:
             build(partial)
             partial.replace(binary)
     return binary
+
+
+MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
+
+
+def java_build_image_maven() -> str:
+    """The Maven release of the Java runtime's build image (`maven:3.9.9-eclipse-temurin-17`)."""
+    from matrix import load_extension
+
+    image = load_extension().catalog.RUNTIMES["java"]["build_image"]
+    return re.fullmatch(r"maven:(\d+\.\d+\.\d+)-.*", image).group(1)
+
+
+def maven(version: str | None = None) -> Path:
+    """Apache Maven's home at `version` (default: the Java build image's), from Maven Central, its
+    SHA-512 checked. The generated Java app needs 3.9 or newer (trusted checksums); Debian 12 has 3.8."""
+    version = version or java_build_image_maven()
+    home = CACHE / f"maven-{version}"
+    if (home / "bin" / "mvn").exists():
+        return home
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"maven-{version}.lock", "w") as lock:  # parallel workers: one fetches
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (home / "bin" / "mvn").exists():
+            return home
+        url = f"{MAVEN_CENTRAL}/org/apache/maven/apache-maven/{version}/apache-maven-{version}-bin.tar.gz"
+        with urllib.request.urlopen(url, timeout=120) as response:
+            archive = response.read()
+        with urllib.request.urlopen(url + ".sha512", timeout=60) as response:
+            expected = response.read().decode().split()[0]
+        if hashlib.sha512(archive).hexdigest() != expected:
+            raise RuntimeError(f"{url}: SHA-512 differs from Maven Central's")
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(tmp, filter="tar")
+            Path(tmp, f"apache-maven-{version}").rename(home)
+    return home
 
 
 def kafka_libs() -> Path:
