@@ -16,7 +16,7 @@ combination of parts and proves `go mod tidy -diff` finds nothing to change.
 from __future__ import annotations
 
 import argparse
-import itertools
+import functools
 import json
 import os
 import re
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "extensions" / "go-lock.json"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from matrix import copy_working_tree, load_extension  # noqa: E402
+from matrix import check_combinations, copy_working_tree, load_extension, render_app  # noqa: E402
 from runtimes import go_env as pinned_go  # noqa: E402
 
 
@@ -42,21 +42,6 @@ def run(cmd: list[str], cwd: Path) -> str:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} in {cwd} failed:\n{proc.stdout}{proc.stderr}")
     return proc.stdout
-
-
-def render(template: Path, dest: Path, services: list[str], observability: bool) -> Path:
-    """The Go app of a project with these answers (Copier, the template's working tree)."""
-    from copier import run_copy
-
-    run_copy(
-        str(template),
-        str(dest),
-        data={"runtime": "go", "data_services": services, "observability": observability},
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    return dest / "app"
 
 
 def parse_go_mod(text: str) -> dict:
@@ -108,6 +93,9 @@ def sum_key(line: str) -> tuple:
     path, version, _ = line.split(" ", 2)
     bare = version.removesuffix("/go.mod")
     return (path, _semver_key(bare), version.endswith("/go.mod"))
+
+
+render = functools.partial(render_app, "go")
 
 
 def main() -> int:
@@ -167,23 +155,13 @@ def main() -> int:
 
         if args.check:
             template = copy_working_tree(work / "template-checked")  # with the new lock
-            failures = 0
-            for n, combo in enumerate(
-                [
-                    (list(c), obs)
-                    for r in range(len(services) + 1)
-                    for c in itertools.combinations(services, r)
-                    for obs in (False, True)
-                ]  # fmt: skip
-            ):
-                app = render(template, work / f"check-{n}", *combo)
+
+            def problem(app: Path) -> str | None:
                 diff = subprocess.run(["go", "mod", "tidy", "-diff"], cwd=app, env=go_env(),
                                       capture_output=True, text=True, check=False)  # fmt: skip
-                if diff.returncode != 0:
-                    failures += 1
-                    print(f"{combo}: go mod tidy would change:\n{diff.stdout}{diff.stderr}", file=sys.stderr)
-            print(f"checked {n + 1} combinations: {failures} differ")
-            return 1 if failures else 0
+                return f"go mod tidy would change:\n{diff.stdout}{diff.stderr}" if diff.returncode else None
+
+            return check_combinations("go", template, work, services, problem)
     return 0
 
 

@@ -14,6 +14,7 @@ Boot, a Maven artifact or plugin in the catalog; the build tier runs `make lock`
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -25,23 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "extensions" / "java-lock.json"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from matrix import copy_working_tree, load_extension  # noqa: E402
+from matrix import copy_working_tree, load_extension, render_app  # noqa: E402
 from support.tools import maven  # noqa: E402
-
-
-def render(template: Path, dest: Path, services: list[str], observability: bool) -> Path:
-    """The Java app of a project with these answers (Copier, the template's working tree)."""
-    from copier import run_copy
-
-    run_copy(
-        str(template),
-        str(dest),
-        data={"runtime": "java", "data_services": services, "observability": observability},
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    return dest / "app"
 
 
 def record(app: Path) -> list[str]:
@@ -60,6 +46,9 @@ def record(app: Path) -> list[str]:
         raise SystemExit(f"make lock in {app} failed:\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
     (lockfile,) = java["lockfiles"]
     return (app / lockfile).read_text().splitlines()
+
+
+render = functools.partial(render_app, "java")
 
 
 def main() -> int:

@@ -42,6 +42,40 @@ def copy_working_tree(dest: Path) -> Path:
     return dest
 
 
+def render_app(runtime: str, template: Path, dest: Path, services: list[str], observability: bool) -> Path:
+    """app/ of a project with these answers and the other defaults, rendered by Copier from `template`
+    (a copy of the working tree): what the lock scripts resolve."""
+    from copier import run_copy
+
+    data = {"runtime": runtime, "data_services": services, "observability": observability}
+    run_copy(str(template), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
+    return dest / "app"
+
+
+def part_combinations(services: list[str]) -> list[tuple[list[str], bool]]:
+    """Every (data services, observability) answer pair: each combination of parts a lock serves."""
+    return [
+        (list(chosen), observability)
+        for size in range(len(services) + 1)
+        for chosen in itertools.combinations(services, size)
+        for observability in (False, True)
+    ]
+
+
+def check_combinations(runtime: str, template: Path, work: Path, services: list[str], problem) -> int:
+    """Renders the app for every combination of parts and calls problem(app) -> None, or what the
+    ecosystem's tool would change; prints each problem and the count, returns the exit status."""
+    failures = 0
+    combos = part_combinations(services)
+    for n, combo in enumerate(combos):
+        found = problem(render_app(runtime, template, work / f"check-{n}", *combo))
+        if found:
+            failures += 1
+            print(f"{combo}: {found}", file=sys.stderr)
+    print(f"checked {len(combos)} combinations: {failures} differ")
+    return 1 if failures else 0
+
+
 def load_extension():
     """extensions/context.py as a module (the same file Copier loads)."""
     name = "cn_template_context"
