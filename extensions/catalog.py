@@ -130,11 +130,14 @@ RUNTIMES: dict[str, dict] = {
             # the versions requirements.lock already holds unless given `--upgrade`.
             "lock": (
                 ".venv/bin/uv pip compile --quiet pyproject.toml --universal --generate-hashes"
-                " -o requirements.lock"
+                " --output-file=requirements.lock"
             ),
         },
         # What `make lock` writes (the build tier proves it rewrites nothing in a fresh project).
         "lockfiles": ["requirements.lock"],
+        # Renovate's managers beyond its defaults: pip-compile re-runs `make lock`'s uv command (read
+        # from the lockfile's header) on a pyproject.toml update and for lock file maintenance.
+        "renovate": {"pip-compile": {"managerFilePatterns": ["/(^|/)requirements\\.lock$/"]}},
         # What in them is a file's digest (one group): `make install` must refuse a changed one.
         "integrity": {"digest": r"--hash=sha256:([0-9a-f]{64})"},
         # pyproject.toml's ranges, per part; requirements.lock is cut from extensions/python-lock.json,
