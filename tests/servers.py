@@ -82,6 +82,8 @@ class Postgres:
     """A private cluster run with pg_ctl (which daemonizes: no process of ours to watch)."""
 
     key = "postgres"
+    debian = ("postgresql",)  # scripts/test installs these, and stops the packaged server it starts
+    packaged_service = "postgresql"
 
     def first_uses(self, call) -> None:
         assert call("POST", "/api/postgres/visits") == (200, {"visits": 1})
@@ -270,6 +272,8 @@ class Server:
 
 class Redis(Server):
     key = "redis"
+    debian = ("redis-server", "redis-tools")  # redis-cli counts the connections (Connections)
+    packaged_service = "redis-server"
 
     def first_uses(self, call) -> None:
         assert call("POST", "/api/redis/hits") == (200, {"hits": 1})
@@ -331,6 +335,8 @@ class Connections:
 
 class Memcached(Server):
     key = "memcached"
+    debian = ("memcached",)
+    packaged_service = "memcached"
 
     def first_uses(self, call) -> None:
         status, first = call("GET", "/api/memcached/greeting")
@@ -377,6 +383,8 @@ class RabbitMQ(EventBroker, Server):
     """A private RabbitMQ node (own ports, node name and data dir), run as the rabbitmq user when root."""
 
     key = "rabbitmq"
+    debian = ("rabbitmq-server",)
+    packaged_service = "rabbitmq-server"
 
     def __init__(self) -> None:
         super().__init__()
@@ -404,6 +412,13 @@ class FerretDB(Server):
     """MongoDB's wire protocol: a private FerretDB 1.x on its SQLite backend (no auth, no telemetry)."""
 
     key = "mongodb"
+
+    @staticmethod
+    def install() -> Path:
+        """Built once from the Go module proxy (not packaged for Debian)."""
+        from support.tools import ferretdb
+
+        return ferretdb()
 
     def first_uses(self, call) -> None:
         assert call("POST", "/api/mongodb/notes", {"text": "first"}) == (200, {"notes": 1})
@@ -446,6 +461,14 @@ class Kafka(EventBroker, Server):
     """
 
     key = "kafka"
+    debian = ("openjdk-17-jre-headless",)
+
+    @staticmethod
+    def install() -> Path:
+        """The broker's jars, resolved once from Maven Central (not packaged for Debian)."""
+        from support.tools import kafka_libs
+
+        return kafka_libs()
 
     def __init__(self) -> None:
         super().__init__()
@@ -549,6 +572,27 @@ class Kafka(EventBroker, Server):
 # A real server for each data service in the catalog, by its key (FerretDB speaks MongoDB's wire
 # protocol): a new data service adds its class above and its place here.
 SERVERS: dict[str, type] = {cls.key: cls for cls in (Postgres, FerretDB, Redis, Memcached, Kafka, RabbitMQ)}
+
+
+def main(what: str) -> None:
+    """What scripts/test needs from the servers: `debian` (packages to install), `packaged` (the
+    system services those packages start, to stop) and `install` (build or fetch the others)."""
+    if what == "debian":
+        print(" ".join(package for cls in SERVERS.values() for package in getattr(cls, "debian", ())))
+    elif what == "packaged":
+        print(" ".join(cls.packaged_service for cls in SERVERS.values() if hasattr(cls, "packaged_service")))
+    elif what == "install":
+        for key, cls in SERVERS.items():
+            if hasattr(cls, "install"):
+                print(f"{key}: {cls.install()}")
+    else:
+        raise SystemExit(f"usage: servers.py debian|packaged|install, not {what!r}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(*sys.argv[1:])
 
 
 def _jdk_id(java: str) -> str:

@@ -508,7 +508,7 @@ def kafka_libs() -> Path:
             archive.unlink()
         subprocess.run(
             [
-                "mvn",
+                str(maven() / "bin" / "mvn"),
                 "-B",
                 "-q",
                 "dependency:copy-dependencies",
