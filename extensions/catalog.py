@@ -1238,9 +1238,12 @@ KUBERNETES_ORCHESTRATORS = ["kubernetes", "helm"]
 """Orchestrators that deploy to Kubernetes: the only ones a service mesh or a secrets operator applies to."""
 
 MESHES: dict[str, dict] = {
-    # Per mesh: how the app's pods join it (labels, annotations), what the `helm test` pod adds so it
-    # joins and still ends (a native sidecar stops with the pod's container), the ports the sidecar
-    # needs through the NetworkPolicy, and what the cluster must run under Pod Security "restricted".
+    # Per mesh: how the app's pods join it (labels, annotations, those of mutual TLS only), what the
+    # `helm test` pod adds so it joins and still ends (a native sidecar stops with the pod's
+    # container), the ports the sidecar needs through the NetworkPolicy (an egress rule without a
+    # namespace: to meshed peers, the app's own pods included), where the mesh serves the app's
+    # metrics, and what the cluster must run under Pod Security "restricted". Kustomize's patches
+    # (includes/k8s.jinja) and the Helm chart (its files/meshes.yaml) are rendered from these.
     "none": {"label": "None", "needs_kubernetes": False},
     "istio": {
         "label": "Istio",
@@ -1249,6 +1252,7 @@ MESHES: dict[str, dict] = {
         # Istio rewrites HTTP probes (the default, made explicit) so the kubelet reaches the app through
         # the sidecar's agent although the workload only accepts mutual TLS.
         "pod_annotations": {"sidecar.istio.io/rewriteAppHTTPProbers": "true"},
+        "probes": "Istio rewrites the HTTP probes to its agent (`sidecar.istio.io/rewriteAppHTTPProbers`)",
         "test_pod_annotations": {"sidecar.istio.io/nativeSidecar": "true"},
         "ingress": [
             {"port": 15020, "why": "Istio: the app's and the sidecar's merged Prometheus metrics"},
@@ -1283,11 +1287,11 @@ MESHES: dict[str, dict] = {
         "label": "Linkerd",
         "needs_kubernetes": True,
         "pod_labels": {},
-        # Only mTLS-authenticated clients may connect; Linkerd still admits the kubelet's probes.
-        "pod_annotations": {
-            "linkerd.io/inject": "enabled",
-            "config.linkerd.io/default-inbound-policy": "all-authenticated",
-        },
+        "pod_annotations": {"linkerd.io/inject": "enabled"},
+        # With mutual TLS only (always in Kustomize; Helm's mesh.strictMtls): only mTLS-authenticated
+        # clients may connect; Linkerd still admits the kubelet's probes.
+        "strict_pod_annotations": {"config.linkerd.io/default-inbound-policy": "all-authenticated"},
+        "probes": "Linkerd admits the kubelet's probes whatever the inbound policy",
         "test_pod_annotations": {
             "linkerd.io/inject": "enabled",
             "config.beta.linkerd.io/proxy-enable-native-sidecar": "true",

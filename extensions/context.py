@@ -481,6 +481,8 @@ def _mesh(answers: dict) -> dict:
         "metrics": {},
     }
     entry.update(catalog.MESHES[key])
+    # Kustomize's overlays accept mutual TLS only (Helm makes it a value: mesh.strictMtls).
+    entry["pod_annotations"] = {**entry["pod_annotations"], **entry.get("strict_pod_annotations", {})}
     entry["key"] = key
     entry["enabled"] = key != "none"
     return entry
@@ -713,6 +715,8 @@ def derive(answers: dict) -> dict:
         "service_spec": spec,
         "orchestrator_info": _orchestrator(answers["orchestrator"], slug),
         "mesh": _mesh(answers),
+        # Every mesh's needs, for the Helm chart (its mesh.provider is a value, chosen at install).
+        "meshes": {key: entry for key, entry in catalog.MESHES.items() if key != "none"},
         "secrets_info": _secrets(answers, slug, [svc for svc in services if svc["secret"]]),
         "cloud_info": catalog.CLOUDS[answers["cloud"]],
         "infra": _infra(answers, services),

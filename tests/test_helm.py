@@ -85,8 +85,9 @@ def lint_findings(chart: Path, version: str, values: dict | None = None) -> list
 @pytest.mark.render
 @pytest.mark.parametrize("variant", HELM, ids=IDS)
 def test_helm_templates_are_copied_verbatim(render, variant):
-    """Never template a template: Copier copies templates/ byte for byte; only Chart.yaml and
-    values.yaml are rendered from the answers."""
+    """Never template a template: Copier copies templates/ byte for byte; only Chart.yaml,
+    values.yaml and files/meshes.yaml (the catalog's mesh needs, data the templates read) are
+    rendered from the answers."""
     project = render(variant)
     chart = chart_dir(project)
     assert chart.name == yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == variant_slug(project)
@@ -97,7 +98,7 @@ def test_helm_templates_are_copied_verbatim(render, variant):
         assert copied.read_bytes() == source.read_bytes(), copied
     rendered = {p.relative_to(chart).as_posix() for p in rendered_files(chart)}
     templated = {p.relative_to(TEMPLATE_CHART).as_posix() for p in TEMPLATE_CHART.rglob("*.jinja")}
-    assert templated == {"Chart.yaml.jinja", "values.yaml.jinja"}
+    assert templated == {"Chart.yaml.jinja", "values.yaml.jinja", "files/meshes.yaml.jinja"}
     assert {"Chart.yaml", "values.yaml", "values.schema.json", ".helmignore"} <= rendered
     assert "{{" in (chart / "templates" / "deployment.yaml").read_text()
 

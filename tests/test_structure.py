@@ -148,3 +148,32 @@ def test_shared_files_do_not_branch_on_the_runtime():
         and re.search(r"{%-?\s*(?:el)?if\s+runtime\s*(?:==|!=|in\b)", text(path))
     ]
     assert not branching, f"put what differs in the runtime's catalog row: {branching}"
+
+
+def mesh_facts() -> set[str]:
+    """What a mesh asks of the app's pods and NetworkPolicy: annotation and label names, ports."""
+    facts: set[str] = set()
+    for mesh in catalog.MESHES.values():
+        for field in ("pod_labels", "pod_annotations", "strict_pod_annotations", "test_pod_annotations"):
+            facts |= set(mesh.get(field, {}))
+        facts |= {str(rule["port"]) for rule in mesh.get("ingress", [])}
+        facts |= {
+            str(port) for rule in mesh.get("egress", []) if not rule["namespace"] for port in rule["ports"]
+        }
+        facts |= {str(mesh["metrics"]["port"])} if "port" in mesh.get("metrics", {}) else set()
+    return facts
+
+
+def test_mesh_needs_live_in_the_catalog_only():
+    """Kustomize's patches and the Helm chart (its files/meshes.yaml) are rendered from MESHES: no
+    other file spells a mesh's annotation, label or port."""
+    facts = mesh_facts()
+    assert {"linkerd.io/inject", "sidecar.istio.io/inject", "15020", "4143"} <= facts
+    spelled = {
+        path: sorted(
+            fact for fact in facts if re.search(rf"(?<![\w.-]){re.escape(fact)}(?![\w.-])", text(path))
+        )
+        for path in scanned_files()
+        if path != "extensions/catalog.py"
+    }
+    assert not {path: found for path, found in spelled.items() if found}, "read it from catalog.MESHES"

@@ -102,26 +102,34 @@ The app's environment: each `config` key from the ConfigMap, each `secretEnv` ke
 {{- end }}
 
 {{/*
-Labels that put a pod in the service mesh (mesh.provider); empty without a mesh.
+What mesh.provider asks of the app's pods, Service and NetworkPolicies: its entry in files/meshes.yaml
+(the same needs the Kustomize overlays are rendered with), as YAML; empty without a mesh.
+*/}}
+{{- define "app.mesh" -}}
+{{- $meshes := .Files.Get "files/meshes.yaml" | fromYaml -}}
+{{- get $meshes .Values.mesh.provider | default dict | toYaml -}}
+{{- end }}
+
+{{/*
+Labels that put a pod in the service mesh.
 */}}
 {{- define "app.meshLabels" -}}
-{{- if eq .Values.mesh.provider "istio" }}
-sidecar.istio.io/inject: "true"
+{{- with (include "app.mesh" . | fromYaml).podLabels }}
+{{- toYaml . }}
 {{- end }}
 {{- end }}
 
 {{/*
-Annotations of the app's pods in the service mesh. Istio rewrites the HTTP probes (its default, made
-explicit) so the kubelet reaches the app although it accepts mutual TLS only; Linkerd admits probes.
+Annotations of the app's pods in the service mesh, and with mesh.strictMtls those of mutual TLS only.
 */}}
 {{- define "app.meshAnnotations" -}}
-{{- if eq .Values.mesh.provider "istio" }}
-sidecar.istio.io/rewriteAppHTTPProbers: "true"
-{{- else if eq .Values.mesh.provider "linkerd" }}
-linkerd.io/inject: enabled
+{{- $mesh := include "app.mesh" . | fromYaml }}
+{{- $annotations := merge (dict) ($mesh.podAnnotations | default dict) }}
 {{- if .Values.mesh.strictMtls }}
-config.linkerd.io/default-inbound-policy: all-authenticated
+{{- $annotations = merge $annotations ($mesh.strictPodAnnotations | default dict) }}
 {{- end }}
+{{- with $annotations }}
+{{- toYaml . }}
 {{- end }}
 {{- end }}
 
@@ -130,11 +138,8 @@ Annotations of the `helm test` pod in the service mesh: it joins the mesh (the a
 only) with a native sidecar, which stops when the test's container ends.
 */}}
 {{- define "app.meshTestAnnotations" -}}
-{{- if eq .Values.mesh.provider "istio" }}
-sidecar.istio.io/nativeSidecar: "true"
-{{- else if eq .Values.mesh.provider "linkerd" }}
-linkerd.io/inject: enabled
-config.beta.linkerd.io/proxy-enable-native-sidecar: "true"
+{{- with (include "app.mesh" . | fromYaml).testPodAnnotations }}
+{{- toYaml . }}
 {{- end }}
 {{- end }}
 
@@ -142,26 +147,13 @@ config.beta.linkerd.io/proxy-enable-native-sidecar: "true"
 NetworkPolicy ingress rules the mesh's sidecar needs on the app's pods.
 */}}
 {{- define "app.meshIngress" -}}
-{{- if eq .Values.mesh.provider "istio" }}
-# Istio: the app's and the sidecar's merged Prometheus metrics.
+{{- range (include "app.mesh" . | fromYaml).ingress }}
+# {{ .why }}.
 - from:
     - namespaceSelector: {}
   ports:
     - protocol: TCP
-      port: 15020
-{{- else if eq .Values.mesh.provider "linkerd" }}
-# Linkerd: meshed clients reach the proxy's inbound port.
-- from:
-    - namespaceSelector: {}
-  ports:
-    - protocol: TCP
-      port: 4143
-# Linkerd: the proxy's metrics (linkerd-viz).
-- from:
-    - namespaceSelector: {}
-  ports:
-    - protocol: TCP
-      port: 4191
+      port: {{ .port }}
 {{- end }}
 {{- end }}
 
@@ -169,32 +161,21 @@ NetworkPolicy ingress rules the mesh's sidecar needs on the app's pods.
 NetworkPolicy egress rules the mesh's sidecar needs (its control plane, meshed peers).
 */}}
 {{- define "app.meshEgress" -}}
-{{- if eq .Values.mesh.provider "istio" }}
-# istiod: proxy configuration and certificates.
+{{- range (include "app.mesh" . | fromYaml).egress }}
+# {{ .why }}.
+{{- if .namespace }}
 - to:
     - namespaceSelector:
         matchLabels:
-          kubernetes.io/metadata.name: istio-system
+          kubernetes.io/metadata.name: {{ .namespace }}
   ports:
-    - protocol: TCP
-      port: 15012
-{{- else if eq .Values.mesh.provider "linkerd" }}
-# Linkerd control plane: identity, destination and policy.
-- to:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: linkerd
-  ports:
-    - protocol: TCP
-      port: 8080
-    - protocol: TCP
-      port: 8086
-    - protocol: TCP
-      port: 8090
-# Linkerd: meshed peers' inbound proxies.
+{{- else }}
 - ports:
+{{- end }}
+{{- range .ports }}
     - protocol: TCP
-      port: 4143
+      port: {{ . }}
+{{- end }}
 {{- end }}
 {{- end }}
 
