@@ -173,67 +173,97 @@ def try_use(call, key: str) -> tuple[int, dict]:
     return call(request["method"], request["path"], request.get("body"))
 
 
-@pytest.fixture
-def every_server():
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(v, id=v.runtime, marks=pytest.mark.xdist_group(f"e2e-{v.runtime}")) for v in REAL],
+)
+def app(request, render, built):
+    """One runtime's app with every data service, migrated (with DATABASE_URL alone, twice: it is
+    idempotent) and running against real servers, shared by the tests below in their order: each
+    service's first use, its outage and return, the pools' reuse, the clean stop."""
+    variant = request.param
     servers = {key: SERVERS[key]().start() for key in INSTALLABLE}
-    yield servers
-    for server in servers.values():
-        server.remove()
-
-
-@pytest.mark.parametrize("variant", REAL, ids=[v.runtime for v in REAL])
-def test_every_service_is_used_for_real_and_gates_readiness(render, built, every_server, variant):
-    """All six data services: the migration step (with DATABASE_URL alone, twice: it is idempotent),
-    one real use each, and per server: stopped, /readyz is 503 naming it and its use 503 naming it;
-    started again, the app recovers without a restart, and its pools are reused again (150 requests
-    and probes open no more PostgreSQL or Redis connections than a pool holds)."""
-    project = built(render(variant), variant.runtime)
     driver = Driver(variant.runtime)
+    project = built(render(variant), variant.runtime)
     base = {key: value for key, value in driver.base_env().items() if not key.endswith("_SERVERS")}
-    migrate_twice(driver, project, base, every_server["postgres"].url)
-    port = free_port()
-    env = {
-        **base,
-        "PORT": str(port),
-        "READY_TIMEOUT_SECONDS": "1",
-        "SERVICE_NAME": "e2e",
-        **{CATALOG.DATA_SERVICES[key]["env"]: server.url for key, server in every_server.items()},
-    }
-    proc = driver.start(project, env)
+    proc = None
     try:
+        migrate_twice(driver, project, base, servers["postgres"].url)
+        port = free_port()
+        env = {
+            **base,
+            "PORT": str(port),
+            "READY_TIMEOUT_SECONDS": "1",
+            "SERVICE_NAME": "e2e",
+            **{CATALOG.DATA_SERVICES[key]["env"]: server.url for key, server in servers.items()},
+        }
+        proc = driver.start(project, env)
         wait_for_port(port, timeout=60)
-        status, body = wait_ready(port, 200, timeout=30)
-        assert status == 200, body
-        assert set(json.loads(body)["checks"]) == set(variant.data_services)
-
-        call = app_client(port)
-        for server in every_server.values():
-            server.first_uses(call)
-        for key, server in every_server.items():
-            server.stop()
-            status, body = wait_ready(port, 503)
-            assert status == 503 and json.loads(body)["checks"][key] != "ok", (key, body)
-            status, problem = try_use(call, key)
-            assert status == 503 and problem.get("detail") == f"{key} is unavailable", (key, problem)
-            server.start()
-            status, body = wait_ready(port, 200, timeout=60)
-            assert status == 200, (key, body)
-        for server in every_server.values():
-            server.after_return(call)
-
-        # The pools came back with their servers and are reused: 150 requests and probes open no
-        # more connections than a pool holds (one per request without a pool).
-        connections = Connections(every_server["postgres"], every_server["redis"])
-        steady = [
-            lambda: get(port, "/readyz"),
-            *(lambda k=key: try_use(call, k) for key in ("postgres", "redis")),
-        ]
-        before = connections.snapshot()
-        for _ in range(50):
-            assert [request()[0] for request in steady] == [200, 200, 200]
-        opened = connections.opened_since(before)
-        assert max(opened) <= POOL_SIZE, f"(PostgreSQL, Redis) connections opened by 150 requests: {opened}"
+        yield {"variant": variant, "driver": driver, "port": port, "call": app_client(port),
+               "servers": servers, "proc": proc, "used": set()}  # fmt: skip
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode in driver.clean_exit_codes(), err[-3000:]
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        for server in servers.values():
+            server.remove()
+
+
+def test_ready_names_every_service(app):
+    status, body = wait_ready(app["port"], 200, timeout=30)
+    assert status == 200, body
+    assert set(json.loads(body)["checks"]) == set(app["variant"].data_services)
+
+
+def first_use(app, key: str) -> None:
+    if key not in app["used"]:
+        app["used"].add(key)
+        app["servers"][key].first_uses(app["call"])
+
+
+@pytest.mark.parametrize("key", INSTALLABLE)
+def test_each_service_is_used_for_real(app, key):
+    """Its catalog row's first request and the server class's own uses (tests/servers.py)."""
+    first_use(app, key)
+
+
+@pytest.mark.parametrize("key", INSTALLABLE)
+def test_an_outage_gates_readiness_and_the_app_recovers(app, key):
+    """Server stopped: /readyz is 503 naming it and its use 503 naming it; started again, the app
+    recovers without a restart and what it stored or sent before is still there."""
+    port, call, server = app["port"], app["call"], app["servers"][key]
+    first_use(app, key)
+    server.stop()
+    try:
+        status, body = wait_ready(port, 503)
+        assert status == 503 and json.loads(body)["checks"][key] != "ok", (key, body)
+        status, problem = try_use(call, key)
+        assert status == 503 and problem.get("detail") == f"{key} is unavailable", (key, problem)
+    finally:
+        server.start()
+    status, body = wait_ready(port, 200, timeout=60)
+    assert status == 200, (key, body)
+    server.after_return(call)
+
+
+def test_pools_are_reused(app):
+    """150 requests and probes open no more PostgreSQL or Redis connections than a pool holds (one
+    per request without a pool), outages or not."""
+    port, call = app["port"], app["call"]
+    connections = Connections(app["servers"]["postgres"], app["servers"]["redis"])
+    steady = [
+        lambda: get(port, "/readyz"),
+        *(lambda k=key: try_use(call, k) for key in ("postgres", "redis")),
+    ]
+    before = connections.snapshot()
+    for _ in range(50):
+        assert [request()[0] for request in steady] == [200, 200, 200]
+    opened = connections.opened_since(before)
+    assert max(opened) <= POOL_SIZE, f"(PostgreSQL, Redis) connections opened by 150 requests: {opened}"
+
+
+def test_stops_cleanly_on_sigterm(app):
+    proc = app["proc"]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode in app["driver"].clean_exit_codes(), err[-3000:]
