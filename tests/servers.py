@@ -575,12 +575,13 @@ SERVERS: dict[str, type] = {cls.key: cls for cls in (Postgres, FerretDB, Redis, 
 
 
 def main(what: str) -> None:
-    """What scripts/test needs from the servers: `debian` (packages to install), `packaged` (the
-    system services those packages start, to stop) and `install` (build or fetch the others)."""
+    """What scripts/test needs from the servers, one per line: `debian` (packages to install),
+    `packaged` (the system services those packages start, to stop) and `install` (build or fetch
+    the others)."""
     if what == "debian":
-        print(" ".join(package for cls in SERVERS.values() for package in getattr(cls, "debian", ())))
+        print("\n".join(package for cls in SERVERS.values() for package in getattr(cls, "debian", ())))
     elif what == "packaged":
-        print(" ".join(cls.packaged_service for cls in SERVERS.values() if hasattr(cls, "packaged_service")))
+        print("\n".join(cls.packaged_service for cls in SERVERS.values() if hasattr(cls, "packaged_service")))
     elif what == "install":
         for key, cls in SERVERS.items():
             if hasattr(cls, "install"):
