@@ -51,7 +51,8 @@ def test_app_installs_and_its_lint_and_tests_pass(render, built, variant):
 def test_make_lock_rewrites_nothing(render, built, variant):
     """Each lockfile, cut from the runtime's lock data, is byte for byte what the project's own
     `make lock` writes with the ecosystem's tool (uv from PyPI with each file's hash, npm recomputing
-    its flags and dropping extraneous packages, `go mod tidy` checked against the checksum database)."""
+    its flags and dropping extraneous packages, `go mod tidy` checked against the checksum database,
+    Maven's resolver recording the SHA-256 of every artifact install, lint and test resolve)."""
     project = built(render(variant), variant.runtime)
     driver = Driver(variant.runtime)
     lockfiles = [project / "app" / name for name in driver.row["lockfiles"]]
