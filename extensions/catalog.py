@@ -50,13 +50,16 @@ OBSERVABILITY = {
 INITIAL_VERSION = "0.1.0"
 """Version a new project starts at; also its first image tag."""
 
-JAVA_ENTRYPOINT = [
-    "java",
+JAVA_FLAGS = [
     # Heap follows the container's memory limit, leaving 40% for what a Spring Boot service needs
     # beside it (metaspace, code cache, thread stacks, Netty's direct buffers); exit (and get
     # restarted) instead of limping on after an OutOfMemoryError.
     "-XX:MaxRAMPercentage=60",
     "-XX:+ExitOnOutOfMemoryError",
+]
+JAVA_ENTRYPOINT = [
+    "java",
+    *JAVA_FLAGS,
     "-jar",
     "/app/app.jar",
 ]
@@ -116,6 +119,17 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "debian-slim", "run_image": "distroless-python"},
+        # What scripts/bench_apps.py and scripts/bench_images.py need: targets, a source-only edit,
+        # the bare app on the same framework (scripts/bench/<runtime>/bare: its build and run, in
+        # its folder, `{app}` the generated app's) and a reference image to compare sizes with.
+        "bench": {
+            "start_seconds": 1.0,
+            "ready_seconds": 1.0,
+            "rebuild_ratio": 0.25,
+            "source_edit": ["service/__init__.py", "# edit {i}\n"],
+            "bare": {"run": ["{app}/.venv/bin/python", "bare.py"]},
+            "reference": {"name": "docker init", "standin": "python"},
+        },
         "commands": {
             # The locked packages, each file checked against its hash; then the app and its dev tools.
             "install": (
@@ -133,6 +147,13 @@ RUNTIMES: dict[str, dict] = {
                 " --output-file=requirements.lock"
             ),
         },
+        # The image installs requirements.lock alone, without resolving: in a fresh folder, those
+        # packages must satisfy each other and every module the app imports (the build tier runs it).
+        "production_check": (
+            "python3 -m venv .prod"
+            " && .prod/bin/pip install --quiet --no-deps --require-hashes -r requirements.lock"
+            " && .prod/bin/pip check && .prod/bin/python -c 'import service.main, service.__main__'"
+        ),
         # What `make lock` writes (the build tier proves it rewrites nothing in a fresh project).
         "lockfiles": ["requirements.lock"],
         # Renovate's managers beyond its defaults: pip-compile re-runs `make lock`'s uv command (read
@@ -224,6 +245,12 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "node", "run_image": "distroless-node"},
+        "bench": {
+            "start_seconds": 1.0,
+            "ready_seconds": 1.0,
+            "source_edit": ["src/server.js", "// edit {i}\n"],
+            "bare": {"link": ["node_modules"], "run": ["node", "bare.mjs"]},
+        },
         "commands": {
             "install": "npm ci",
             "lint": "npm run lint",
@@ -233,6 +260,18 @@ RUNTIMES: dict[str, dict] = {
             "lock": "npm install --package-lock-only --ignore-scripts",
         },
         "lockfiles": ["package-lock.json"],
+        # The image runs `npm ci --omit=dev`: no dev package may arrive, and the production packages
+        # alone must load every module but the entry points, which start something when imported.
+        "production_check": (
+            "npm ci --omit=dev --ignore-scripts --no-audit --no-fund"
+            " && test ! -e node_modules/eslint && test ! -e node_modules/prettier"
+            " && node --input-type=module -e '"
+            'import { readdirSync } from "node:fs";'
+            ' const entry = new Set(["server.js", "healthcheck.js", "migrate.js"]);'
+            ' for (const f of readdirSync("src", { recursive: true }))'
+            ' if (f.endsWith(".js") && !entry.has(f)) await import(`./src/${f}`);'
+            "'"
+        ),
         # npm retries a refused download for minutes; the test of a changed digest asks it not to.
         "integrity": {
             "digest": r'"integrity": "sha512-([A-Za-z0-9+/]+=*)"',
@@ -347,6 +386,12 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "golang", "run_image": "distroless-static"},
+        "bench": {
+            "start_seconds": 0.2,
+            "ready_seconds": 1.0,
+            "source_edit": ["main.go", "// edit {i}\n"],
+            "bare": {"build": ["go", "build", "-o", "bare", "."], "run": ["./bare"]},
+        },
         "commands": {
             "install": "go mod download",
             "lint": 'go vet ./... && test -z "$$(gofmt -l .)" && go tool staticcheck ./...',
@@ -477,6 +522,17 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "maven", "run_image": "distroless-java"},
+        "bench": {
+            "start_seconds": 3.0,
+            "ready_seconds": 3.0,
+            "source_edit": ["src/main/java/**/*.java", "// edit {i}\n"],
+            "bare": {
+                "build": ["mvn", "-B", "-q", "package", "-DskipTests"],
+                "run": ["java", "-jar", "target/app.jar"],
+            },
+            # Here the JVM would size its heap from the host's memory, in the container from its limit.
+            "env": {"JAVA_TOOL_OPTIONS": " ".join(["-XX:MaxRAM={memory_mib}m", *JAVA_FLAGS])},
+        },
         "commands": {
             "install": "mvn -B -q package -DskipTests",
             "lint": "mvn -B -q spotless:check verify -DskipTests",

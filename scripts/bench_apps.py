@@ -61,113 +61,8 @@ SERVICES = ("postgres", "redis")
 # the two processes moved a run's result by up to 30 % between otherwise identical processes.
 SERVER_CPU, CLIENT_CPU = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if os.cpu_count() >= 2 else ([], [])
 
-TARGETS = {
-    "healthz_ratio": 0.8,
-    "healthz_p50_ms": 5.0,
-    "ready_seconds": {"default": 1.0, "java": 3.0},
-}
-
-BARE_PYTHON = """\
-import os
-
-import uvicorn
-from fastapi import FastAPI
-
-app = FastAPI()
-
-
-@app.get("/healthz")
-async def healthz():
-    return {"status": "ok"}
-
-
-uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=False, log_level="warning")
-"""
-
-BARE_NODE = """\
-import Fastify from "fastify";
-
-const app = Fastify({ logger: false });
-app.get("/healthz", async () => ({ status: "ok" }));
-await app.listen({ host: "127.0.0.1", port: Number(process.env.PORT) });
-"""
-
-BARE_GO = """\
-package main
-
-import (
-	"encoding/json"
-	"net/http"
-	"os"
-)
-
-func main() {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
-	})
-	_ = http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), mux)
-}
-"""
-
-BARE_JAVA_POM = """\
-<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <parent>
-    <groupId>org.springframework.boot</groupId>
-    <artifactId>spring-boot-starter-parent</artifactId>
-    <version>{boot}</version>
-    <relativePath />
-  </parent>
-  <groupId>com.example</groupId>
-  <artifactId>bare</artifactId>
-  <version>0.1.0</version>
-  <properties>
-    <java.version>17</java.version>
-{overrides}
-  </properties>
-  <dependencies>
-    <dependency>
-      <groupId>org.springframework.boot</groupId>
-      <artifactId>spring-boot-starter-webmvc</artifactId>
-    </dependency>
-  </dependencies>
-  <build>
-    <finalName>app</finalName>
-    <plugins>
-      <plugin>
-        <groupId>org.springframework.boot</groupId>
-        <artifactId>spring-boot-maven-plugin</artifactId>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-"""
-
-BARE_JAVA_APP = """\
-package bare;
-
-import java.util.Map;
-import org.springframework.boot.SpringApplication;
-import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.web.bind.annotation.GetMapping;
-import org.springframework.web.bind.annotation.RestController;
-
-@SpringBootApplication
-@RestController
-public class Bare {
-  public static void main(String[] args) {
-    SpringApplication.run(Bare.class, args);
-  }
-
-  @GetMapping("/healthz")
-  Map<String, String> healthz() {
-    return Map.of("status", "ok");
-  }
-}
-"""
+TARGETS = {"healthz_ratio": 0.8, "healthz_p50_ms": 5.0}  # start to ready: each row's bench.ready_seconds
+BENCH = ROOT / "scripts" / "bench"
 
 
 def build_generated(runtime: str, src: Path, base: Path) -> Path:
@@ -181,32 +76,29 @@ def build_generated(runtime: str, src: Path, base: Path) -> Path:
 
 
 def build_bare(runtime: str, generated: Path, base: Path) -> tuple[list[str], Path]:
-    """(command, working directory) of the bare app, on the generated app's framework versions."""
+    """(command, working directory) of the bare app, on the generated app's framework versions: the
+    files of scripts/bench/<runtime>/bare (a `.in` file with the row's `@name@` values filled in),
+    the generated app's folders the row's `link` names, built and run as its `bare` says."""
+    row = CATALOG.RUNTIMES[runtime]
+    spec = row["bench"]["bare"]
     app = generated / "app"
     bare = base / f"{runtime}-bare"
-    bare.mkdir()
-    driver = Driver(runtime)
-    if runtime == "python":
-        (bare / "bare.py").write_text(BARE_PYTHON)
-        return [str(app / ".venv" / "bin" / "python"), "bare.py"], bare
-    if runtime == "node":
-        (bare / "bare.mjs").write_text(BARE_NODE)
-        (bare / "node_modules").symlink_to(app / "node_modules")
-        return [shutil.which("node") or "node", "bare.mjs"], bare
-    if runtime == "go":
-        (bare / "main.go").write_text(BARE_GO)
-        (bare / "go.mod").write_text(f"module bare\n\ngo {CATALOG.RUNTIMES['go']['version']}\n")
-        subprocess.run(["go", "build", "-o", "bare", "."], cwd=bare, env=driver.env(), check=True)
-        return [str(bare / "bare")], bare
-    if runtime == "java":
-        rt = CATALOG.RUNTIMES["java"]
-        overrides = "\n".join(f"    <{k}>{v}</{k}>" for k, v in rt.get("bom_overrides", {}).items())
-        (bare / "pom.xml").write_text(BARE_JAVA_POM.format(boot=rt["spring_boot"], overrides=overrides))
-        (bare / "src/main/java/bare").mkdir(parents=True)
-        (bare / "src/main/java/bare/Bare.java").write_text(BARE_JAVA_APP)
-        subprocess.run(["mvn", "-B", "-q", "package", "-DskipTests"], cwd=bare, env=driver.env(), check=True)
-        return [shutil.which("java") or "java", "-jar", str(bare / "target" / "app.jar")], bare
-    raise SystemExit(f"no bare app for {runtime}")
+    shutil.copytree(BENCH / runtime / "bare", bare)
+    for template in bare.rglob("*.in"):
+        text = template.read_text()
+        for key, value in row.items():
+            if isinstance(value, str):
+                text = text.replace(f"@{key}@", value)
+        template.with_suffix("").write_text(text)
+        template.unlink()
+    for name in spec.get("link", []):
+        (bare / name).symlink_to(app / name)
+    env = Driver(runtime).env()
+    if "build" in spec:
+        subprocess.run(spec["build"], cwd=bare, env=env, check=True)
+    argv = [arg.replace("{app}", str(app)) for arg in spec["run"]]
+    program = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env["PATH"]) or argv[0]
+    return [str(bare / program) if program.startswith("./") else program, *argv[1:]], bare
 
 
 # --- measuring ---------------------------------------------------------------------------------------
@@ -388,12 +280,10 @@ def memory_limit_mib(runtime: str) -> int:
 
 
 def runtime_env(runtime: str) -> dict[str, str]:
-    """What the container gives the process and this machine does not: the JVM sizes its heap from
-    the container's memory limit (the image's flags); here it would take a quarter of the host's."""
-    if runtime != "java":
-        return {}
-    flags = [f for f in CATALOG.JAVA_ENTRYPOINT if f.startswith("-XX:")]
-    return {"JAVA_TOOL_OPTIONS": " ".join([f"-XX:MaxRAM={memory_limit_mib(runtime)}m", *flags])}
+    """What the container gives the process and this machine does not (the row's bench.env, with
+    {memory_mib} the container's memory limit)."""
+    env = CATALOG.RUNTIMES[runtime]["bench"].get("env", {})
+    return {key: value.replace("{memory_mib}", str(memory_limit_mib(runtime))) for key, value in env.items()}
 
 
 def endpoints() -> list[tuple[str, str, dict | None]]:
@@ -575,7 +465,7 @@ def report_readiness(starts: dict, under_load: dict, runtimes: list[str], args) 
     print()
     for runtime in runtimes:
         start = statistics.median(starts[runtime])
-        target = TARGETS["ready_seconds"].get(runtime, TARGETS["ready_seconds"]["default"])
+        target = CATALOG.RUNTIMES[runtime]["bench"]["ready_seconds"]
         probes = [run for (name, _), runs in under_load.items() if name == runtime for run in runs]
         failed = sum(run["probes_failed"] for run in probes)
         asked = sum(run["probes"] for run in probes)

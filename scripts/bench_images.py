@@ -3,20 +3,20 @@
 
     .venv/bin/python scripts/bench_images.py [--runs 5] [--runtimes python node]
 
-Per available runtime (or those named), rendered from this working tree with the Copier CLI:
+Per available runtime (or those named), rendered from this working tree with the Copier CLI; what a
+runtime is judged against is its catalog row's `bench`:
 - image size, with no data services and with the default ones;
 - start-to-ready: from `podman start` and from the container process's start, to the first 200 on
-  /readyz (no data services, so ready means the app itself is up); median of --runs;
-  targets: < 1 s (Python, Node, Java), < 0.2 s (Go), judged on the process-to-ready time.
-For Python, also:
-- size against a reference Dockerfile in `docker init`'s style (one stage, pip into the system
-  site-packages with pip's cache on a cache mount, on `python:3.13-slim`'s stand-in, same lock);
-  target <= 0.9x;
-  and what each leaves behind: compilers, build tools, installers, package caches;
-- rebuild time after a source-only change against the build without layer cache (`--no-cache`;
-  its downloads still come from the Dockerfile's cache mounts, so it measures the build's own work,
-  not the network); median of --runs edits; target <= 0.25x (reported for every runtime, judged for
-  Python).
+  /readyz (no data services, so ready means the app itself is up); median of --runs; judged on the
+  process-to-ready time against `start_seconds` (1 s; Go 0.2 s);
+- rebuild time after a source-only change (`source_edit`) against the build without layer cache
+  (`--no-cache`; its downloads still come from the Dockerfile's cache mounts, so it measures the
+  build's own work, not the network); median of --runs edits; judged where the row has
+  `rebuild_ratio` (Python: <= 0.25x);
+- what the image leaves behind: compilers, build tools, installers, package caches.
+Where the row names a `reference` (Python: `docker init`'s one-stage Dockerfile, pip into the system
+site-packages on `python:3.13-slim`'s stand-in, same lock; scripts/bench/<runtime>/reference.Dockerfile):
+its size and leftovers beside the generated image's; target <= 0.9x.
 Needs root (podman here). Results also go to .benchmarks/images.json.
 """
 
@@ -39,44 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from matrix import copy_working_tree  # noqa: E402
 
 ROOT = imagekit.ROOT
-START_TARGET = {"python": 1.0, "node": 1.0, "java": 1.0, "go": 0.2}
 SIZE_TARGET = 0.9
-REBUILD_TARGET = {"python": 0.25}  # judged for Python only (the issue's target); the others reported
-# A source file of each runtime's app, and a comment line to append to it (a source-only change).
-SOURCE_EDIT = {
-    "python": ("service/__init__.py", "# edit {i}\n"),
-    "node": ("src/server.js", "// edit {i}\n"),
-    "go": ("main.go", "// edit {i}\n"),
-    "java": ("src/main/java/**/*.java", "// edit {i}\n"),
-}
-
-# docker init's Python base: the slim image of the release the app's image runs.
-DOCKER_INIT_BASE = "python:3.13-slim-trixie"
-DOCKER_INIT_STYLE = """\
-# syntax=docker/dockerfile:1
-# The reference: `docker init`'s Python Dockerfile (one stage) on its slim base, with the same lock
-# (bind target made absolute: buildah 1.28 requires it).
-FROM {base} AS base
-ENV PYTHONDONTWRITEBYTECODE=1
-ENV PYTHONUNBUFFERED=1
-WORKDIR /app
-ARG UID=10001
-RUN adduser \\
-    --disabled-password \\
-    --gecos "" \\
-    --home "/nonexistent" \\
-    --shell "/sbin/nologin" \\
-    --no-create-home \\
-    --uid "${{UID}}" \\
-    appuser
-RUN --mount=type=cache,target=/root/.cache/pip \\
-    --mount=type=bind,source=requirements.lock,target=/app/requirements.txt \\
-    python -m pip install -r requirements.txt
-USER appuser
-COPY . .
-EXPOSE {port}
-CMD ["python", "-m", "service"]
-"""
+BENCH = ROOT / "scripts" / "bench"
 
 
 def render(src: Path, dest: Path, answers: dict) -> Path:
@@ -175,7 +139,7 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     # so the rebuilds reuse layers of this run, never ones an earlier run happened to leave.
     imagekit.build(full, full_tag)
     rebuilds = []
-    pattern, comment = SOURCE_EDIT[name]
+    pattern, comment = runtime["bench"]["source_edit"]
     source = sorted(full.glob(pattern))[0]
     for i in range(runs):
         # Unique across invocations: an edit seen before would come from the layer cache.
@@ -184,16 +148,20 @@ def bench_runtime(name: str, runtime: dict, src: Path, base: Path, runs: int) ->
     row["rebuild_seconds"] = round(statistics.median(rebuilds), 2)
     row["rebuild_ratio"] = round(row["rebuild_seconds"] / cold, 3)
     row["leftovers"] = leftover_summary(full_tag)
-    if name == "python":
-        ref_file = base / "docker-init.Dockerfile"
-        standin_bases.ensure(DOCKER_INIT_BASE, "python")
-        ref_file.write_text(DOCKER_INIT_STYLE.format(base=DOCKER_INIT_BASE, port=app_port))
-        ref_tag = "localhost/cn-bench/python:docker-init-style"
+    reference = runtime["bench"].get("reference")
+    if reference:  # the row's reference: scripts/bench/<runtime>/reference.Dockerfile, the same build context
+        ref_file = BENCH / name / "reference.Dockerfile"
+        ref_base = next(
+            line.split()[1] for line in ref_file.read_text().splitlines() if line.startswith("FROM ")
+        )
+        standin_bases.ensure(ref_base, reference["standin"])
+        ref_tag = f"localhost/cn-bench/{name}:reference"
         imagekit.build(full, ref_tag, dockerfile=ref_file, no_cache=True)
+        row["reference"] = reference["name"]
         row["reference_size"] = imagekit.size(ref_tag)
         row["size_ratio"] = round(row["size_default"] / row["reference_size"], 3)
         row["base_size"] = imagekit.size(runtime["run_image"])
-        row["reference_base_size"] = imagekit.size(DOCKER_INIT_BASE)
+        row["reference_base_size"] = imagekit.size(ref_base)
         row["reference_leftovers"] = leftover_summary(ref_tag)
     return row
 
@@ -224,7 +192,7 @@ def main() -> int:
     print(f"{'runtime':<8} {'size, no services':>18} {'size, ' + 'default':>16} "
           f"{'start->ready (podman start)':>28} {'(process)':>10}  target")  # fmt: skip
     for name, row in rows:
-        target = START_TARGET.get(name, 1.0)
+        target = catalog.RUNTIMES[name]["bench"]["start_seconds"]
         print(
             f"{name:<8} {mb(row['size_bare']):>18} {mb(row['size_default']):>16} "
             f"{row['start_to_ready_podman']:>26.3f} s {row['start_to_ready_process']:>8.3f} s  "
@@ -232,7 +200,7 @@ def main() -> int:
         )
     for name, row in rows:
         print(f"\n{name}: default services {'+'.join(row['services']) or 'none'}")
-        target = REBUILD_TARGET.get(name)
+        target = catalog.RUNTIMES[name]["bench"].get("rebuild_ratio")
         judged = f"target <= {target}x: {verdict(row['rebuild_ratio'] <= target)}" if target else "no target"
         print(
             f"  rebuild after a source-only change {row['rebuild_seconds']:.1f} s / build without "
@@ -242,7 +210,7 @@ def main() -> int:
         if "reference_size" in row:
             met = verdict(row["size_ratio"] <= SIZE_TARGET)
             print(
-                f"  size {mb(row['size_default'])} / docker-init style {mb(row['reference_size'])} = "
+                f"  size {mb(row['size_default'])} / {row['reference']} style {mb(row['reference_size'])} = "
                 f"{row['size_ratio']:.2f}x (target <= {SIZE_TARGET}x: {met})"
             )
             base, ref_base = row["base_size"], row["reference_base_size"]
@@ -250,7 +218,7 @@ def main() -> int:
                 f"  base images {mb(base)} / {mb(ref_base)}; added to them: "
                 f"{mb(row['size_default'] - base)} / {mb(row['reference_size'] - ref_base)}"
             )
-            print(f"  left in the docker-init style image: {row['reference_leftovers']}")
+            print(f"  left in the {row['reference']} style image: {row['reference_leftovers']}")
     out = ROOT / ".benchmarks" / "images.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -286,3 +286,20 @@ def test_defaults_render_for_every_runtime(render, runtime):
     supported = EXT.catalog.RUNTIMES[runtime]["services"]
     assert answers["data_services"] == [key for key in ("postgres", "redis") if key in supported]
     assert (project / "app" / "Dockerfile").exists()
+
+
+@pytest.mark.parametrize("runtime", implemented("runtime"))
+def test_the_benchmarks_find_what_the_row_names(render, runtime):
+    """scripts/bench_apps.py and scripts/bench_images.py read the row's `bench`: its source-only edit
+    names a file of the rendered app, its bare app exists with every `@name@` a string of the row, and
+    a reference Dockerfile is there where the row names one."""
+    bench = EXT.catalog.RUNTIMES[runtime]["bench"]
+    pattern, comment = bench["source_edit"]
+    assert sorted((render({"runtime": runtime}) / "app").glob(pattern)), pattern
+    assert "{i}" in comment and comment.endswith("\n")
+    folder = ROOT / "scripts" / "bench" / runtime
+    assert any((folder / "bare").iterdir())
+    strings = {key for key, value in EXT.catalog.RUNTIMES[runtime].items() if isinstance(value, str)}
+    for template in (folder / "bare").rglob("*.in"):
+        assert set(re.findall(r"@(\w+)@", template.read_text())) <= strings, template
+    assert (folder / "reference.Dockerfile").is_file() == ("reference" in bench)
