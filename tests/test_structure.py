@@ -112,14 +112,20 @@ def test_every_path_part_carries_at_most_one_plain_condition():
     assert not combined, f"derive the combined fact in extensions/context.py instead: {combined}"
 
 
-# The tiers that run an app read what they need of its runtime from the runtime's catalog row (through
-# tests/runtimes.py's Driver): none of them may branch on a runtime's name.
+# The tiers that run an app and the benchmarks read what they need of its runtime from the runtime's
+# catalog row (through tests/runtimes.py's Driver): none of them may branch on a runtime's name.
 APP_TIERS = (
     "tests/runtimes.py",
     "tests/conftest.py",
+    "tests/test_build.py",
     "tests/test_contract.py",
     "tests/test_e2e.py",
     "tests/test_image.py",
+    "tests/test_swarm.py",
+    "tests/test_upgrade.py",
+    "scripts/bench_apps.py",
+    "scripts/bench_images.py",
+    "scripts/imagekit.py",
 )
 
 

@@ -251,7 +251,10 @@ def test_dev_stack_adds_hardened_instances_the_app_reaches(render, variant):
 
 @pytest.mark.lint
 def test_swarm_checks_catch_a_broken_stack(render, tmp_path):
-    project = render(next(v for v in SWARM_EDGE if v.runtime == "python" and v.data_services))
+    # a stack with secrets mounted as files (the mode mutation below)
+    project = render(
+        next(v for v in SWARM_EDGE if EXT.catalog.RUNTIMES[v.runtime].get("secret_files") and v.data_services)
+    )
     stack, spec = swarm_stack(project), spec_of(project)
     for mutate, expected in [
         (lambda s: s["services"]["app"].pop("read_only"), "read_only"),

@@ -231,7 +231,7 @@ class _Reads(dict):
         return super().get(key, default)
 
 
-@pytest.mark.parametrize("runtime", ["python", "node", "go", "java"])
+@pytest.mark.parametrize("runtime", list(ext.catalog.RUNTIMES))
 def test_derive_reads_only_the_inputs_its_cache_is_keyed_on(runtime):
     answers = _Reads({**ANSWERS, "runtime": runtime, "observability": True, "project_name": "Shop"})
     ext.derive(answers)
