@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from matrix import edge_variants
+from matrix import HOSTILE, edge_variants, implemented
 from runtimes import Driver
 from support.tools import run
 
@@ -43,6 +43,14 @@ def test_app_installs_and_its_lint_and_tests_pass(render, built, variant):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+
+
+@pytest.mark.parametrize("runtime", implemented("runtime"))
+def test_app_with_hostile_answers_passes_its_lint(render, built, runtime):
+    """Free text and the longest slug reach each app's manifest, sources and docs: they still
+    install, and the app's own linters and formatters accept them."""
+    project = built(render({"runtime": runtime, **HOSTILE}), runtime)
+    run(["make", "lint"], cwd=project, env=Driver(runtime).env())
 
 
 @pytest.mark.parametrize("variant", built_apps(LOCKING))
