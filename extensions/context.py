@@ -653,10 +653,16 @@ def service_spec(
     }
 
 
+JAVA_PACKAGE_MAX = 40
+"""Letters and digits of the slug the Java package keeps: a qualified name in the sources (the
+migration step's call) stays within google-java-format's 100 columns, as formatted files must."""
+
+
 def java_package(slug: str) -> str:
-    """The Java app's package: `com.example.` and the slug's letters and digits."""
+    """The Java app's package: `com.example.` and the slug's letters and digits (at most
+    JAVA_PACKAGE_MAX)."""
     name = re.sub(r"[^a-z0-9]", "", slug) or "app"
-    return f"com.example.{'app' + name if name[0].isdigit() else name}"
+    return f"com.example.{('app' + name if name[0].isdigit() else name)[:JAVA_PACKAGE_MAX]}"
 
 
 def derive(answers: dict) -> dict:

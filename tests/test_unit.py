@@ -455,6 +455,8 @@ def test_java_package_is_a_valid_identifier():
     derived = ext.derive({**ANSWERS, "project_slug": "9-lives"})
     assert derived["java_package"] == "com.example.app9lives"
     assert derived["java_package_path"] == "com/example/app9lives"
+    longest = ext.derive({**ANSWERS, "project_slug": "a" * 30 + "-" + "b" * 27})["java_package"]
+    assert longest == "com.example." + "a" * 30 + "b" * 10, "at most 40 letters and digits of the slug"
 
 
 def test_hook_waits_for_every_answer():
