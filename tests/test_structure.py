@@ -121,6 +121,7 @@ APP_TIERS = (
     "tests/test_contract.py",
     "tests/test_e2e.py",
     "tests/test_image.py",
+    "tests/test_lint.py",
     "tests/test_swarm.py",
     "tests/test_upgrade.py",
     "scripts/bench_apps.py",
