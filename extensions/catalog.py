@@ -119,6 +119,9 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "debian-slim", "run_image": "distroless-python"},
+        # The module in extensions/ that cuts the app's manifests and lockfiles from its lock data
+        # (the templates' `lock`).
+        "lock_renderer": "python_lock.py",
         # What scripts/bench_apps.py and scripts/bench_images.py need: targets, a source-only edit,
         # the bare app on the same framework (scripts/bench/<runtime>/bare: its build and run, in
         # its folder, `{app}` the generated app's) and a reference image to compare sizes with.
@@ -245,6 +248,7 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "node", "run_image": "distroless-node"},
+        "lock_renderer": "npm_lock.py",
         "bench": {
             "start_seconds": 1.0,
             "ready_seconds": 1.0,
@@ -386,6 +390,7 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "golang", "run_image": "distroless-static"},
+        "lock_renderer": "go_lock.py",
         "bench": {
             "start_seconds": 0.2,
             "ready_seconds": 1.0,
@@ -522,6 +527,7 @@ RUNTIMES: dict[str, dict] = {
         # The recipes of scripts/standin_bases.py that stand in for build_image and run_image here
         # (no container registry is reachable: the tests build these bases locally).
         "standins": {"build_image": "maven", "run_image": "distroless-java"},
+        "lock_renderer": "java_lock.py",
         "bench": {
             "start_seconds": 3.0,
             "ready_seconds": 3.0,

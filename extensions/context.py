@@ -39,10 +39,13 @@ def _load_sibling(filename: str):
 
 
 catalog = _load_sibling("catalog.py")
-npm_lock = _load_sibling("npm_lock.py")
-go_lock = _load_sibling("go_lock.py")
-python_lock = _load_sibling("python_lock.py")
-java_lock = _load_sibling("java_lock.py")
+
+
+def lock_renderer(runtime: str):
+    """The module (next to this file, named by the runtime's row) that cuts the runtime's manifests
+    and lockfiles from its lock data: its render(row, parts, slug, version) is the `lock` context."""
+    return _load_sibling(catalog.RUNTIMES[runtime]["lock_renderer"])
+
 
 # project_slug names Kubernetes objects: a Service's name is a DNS-1035 label (it starts with a letter),
 # and the prod overlay's namespace, <slug>-prod, must still fit a label's 63 characters.
@@ -728,28 +731,14 @@ def derive(answers: dict) -> dict:
         "infra": _infra(answers, services),
         "ci": _ci(answers),
         "copier_version": catalog.COPIER_VERSION,
-        "python": (
-            {
-                "dependencies": [dep for part in ["base", *parts] for dep in rt["packages"].get(part, [])],
-                "dev": rt["packages"]["dev"],
-                "lock": python_lock.derive(parts, slug),
-            }
-            if runtime == "python"
-            else {}
-        ),
-        "npm": (
-            npm_lock.derive(rt["npm"], parts, slug, catalog.INITIAL_VERSION, rt["engines"])
-            if runtime == "node"
-            else {}
-        ),
-        "go": go_lock.derive(parts) if runtime == "go" else {},
-        "java_checksums": java_lock.derive(parts) if runtime == "java" else [],
+        # The runtime's manifests and lockfiles, cut from its lock data (its row's lock_renderer).
+        "lock": lock_renderer(runtime).render(rt, parts, slug, catalog.INITIAL_VERSION),
         "go_module": f"example.com/{slug}",
         "java_dependencies": java_dependencies,
         # The artifacts Spring Boot's BOM does not manage: their versions are pinned in pom.xml.
         "java_unmanaged": [artifact["artifact"] for artifact in java_dependencies if "version" in artifact],
         "java_health": {svc["key"]: rt["health_contributors"][svc["key"]] for svc in services}
-        if runtime == "java"
+        if "health_contributors" in rt
         else {},
         "java_package": java_package(slug),
         "java_package_path": java_package(slug).replace(".", "/"),

@@ -45,3 +45,8 @@ def derive(parts: list[str]) -> dict:
         "tool": lock["tool"],
         "sum": [line for index, line in enumerate(lock["sum"]) if index in sums],
     }
+
+
+def render(row: dict, parts: list[str], module: str, version: str) -> dict:
+    """What the Go app's templates read (`lock`): go.mod's directives and go.sum's lines."""
+    return derive(parts)

@@ -31,3 +31,8 @@ def derive(parts: list[str]) -> list[str]:
     for part in ["base", *parts]:
         chosen.update(lock["parts"].get(part, []))
     return [line for index, line in enumerate(lock["lines"]) if index in chosen]
+
+
+def render(row: dict, parts: list[str], project: str, version: str) -> dict:
+    """What the Java app's templates read (`lock`): the lines of .mvn/checksums/checksums.sha256."""
+    return {"checksums": derive(parts)}

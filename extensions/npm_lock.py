@@ -149,11 +149,12 @@ def lockfile(name: str, version: str, deps_json: str, engines: str) -> str:
     return json.dumps(lock, indent=2, ensure_ascii=False)
 
 
-def derive(npm: dict, parts: list[str], name: str, version: str, engines: str) -> dict:
-    """What the Node.js app's templates read: package.json dependencies and the lockfile text."""
-    deps = dependencies(npm, parts)
+def render(row: dict, parts: list[str], name: str, version: str) -> dict:
+    """What the Node.js app's templates read (`lock`): package.json's dependencies and engines and
+    package-lock.json's text."""
+    deps = dependencies(row["npm"], parts)
     return {
         **deps,
-        "engines": engines,
-        "lock": lockfile(name, version, json.dumps(deps), engines),
+        "engines": row["engines"],
+        "package_lock": lockfile(name, version, json.dumps(deps), row["engines"]),
     }

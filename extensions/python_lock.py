@@ -57,3 +57,13 @@ def derive(parts: list[str], project: str) -> str:
         else:
             lines += ["    # via"] + [f"    #   {requirer}" for requirer in requirers]
     return "\n".join(lines) + "\n"
+
+
+def render(row: dict, parts: list[str], project: str, version: str) -> dict:
+    """What the Python app's templates read (`lock`): pyproject.toml's dependencies and dev tools
+    for base plus `parts`, and requirements.lock's text."""
+    return {
+        "dependencies": [dep for part in ["base", *parts] for dep in row["packages"].get(part, [])],
+        "dev": row["packages"]["dev"],
+        "requirements": derive(parts, project),
+    }

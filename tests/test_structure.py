@@ -4,7 +4,8 @@ data generated from it, and the files and folders whose path is conditioned on t
 other file naming it is a place the next service would have to be edited into. The paths themselves
 carry one plain condition per part: a fact that combines answers ("the app has a message broker")
 is derived once, in extensions/context.py. Likewise a runtime is its app folder and its catalog row:
-no shared file branches on it, and the tiers that run apps know none by name."""
+no shared file branches on it, and no tier, helper or script knows one by name but those that test a
+runtime's own files."""
 
 from __future__ import annotations
 
@@ -112,22 +113,33 @@ def test_every_path_part_carries_at_most_one_plain_condition():
     assert not combined, f"derive the combined fact in extensions/context.py instead: {combined}"
 
 
-# The tiers that run an app and the benchmarks read what they need of its runtime from the runtime's
-# catalog row (through tests/runtimes.py's Driver): none of them may branch on a runtime's name.
-APP_TIERS = (
-    "tests/runtimes.py",
-    "tests/conftest.py",
-    "tests/test_build.py",
-    "tests/test_contract.py",
-    "tests/test_e2e.py",
-    "tests/test_image.py",
-    "tests/test_lint.py",
-    "tests/test_swarm.py",
-    "tests/test_upgrade.py",
-    "scripts/bench_apps.py",
-    "scripts/bench_images.py",
-    "scripts/imagekit.py",
-)
+# The context hook, every tier, helper and script read what they need of a runtime from its catalog
+# row (the tests through tests/runtimes.py's Driver): none may branch on a runtime's name, but for a
+# runtime's own files (its lock renderer and script) and these, each testing one runtime's own files.
+RUNTIME_OWN = {
+    "tests/test_unit.py": "each runtime's lock renderer and lock data, against that runtime's rules",
+    "tests/test_render.py": "the Node app's package.json and package-lock.json agree",
+    "tests/test_structure.py": "the runtime scan's own probe",
+    "tests/support/tools.py": "Maven's release is the Java row's build image's",
+    "scripts/standin_bases.py": "recipes are named for the image families they stand in for (python, node)",
+}
+
+
+def tiers() -> list[str]:
+    """Every Python file of the hook, the tests and the scripts but the catalog and each runtime's
+    own: its lock renderer (its row's lock_renderer) and its lock script."""
+    own = {"extensions/catalog.py"}
+    for name, row in catalog.RUNTIMES.items():
+        own |= {f"extensions/{row['lock_renderer']}", f"scripts/{name}_lock.py"}
+    paths = sorted(
+        [
+            *(ROOT / "extensions").glob("*.py"),
+            *(ROOT / "tests").rglob("*.py"),
+            *(ROOT / "scripts").glob("*.py"),
+        ]
+    )
+    rels = [path.relative_to(ROOT).as_posix() for path in paths]
+    return [rel for rel in rels if rel not in own and rel not in RUNTIME_OWN]
 
 
 def runtime_named(text: str) -> list[str]:
@@ -136,10 +148,15 @@ def runtime_named(text: str) -> list[str]:
     return [m.group(0) for m in re.finditer(pattern, text)]
 
 
-@pytest.mark.parametrize("path", APP_TIERS)
-def test_app_tiers_know_no_runtime_by_name(path):
+@pytest.mark.parametrize("path", tiers())
+def test_tiers_know_no_runtime_by_name(path):
     found = runtime_named((ROOT / path).read_text())
     assert not found, f"{path} special-cases a runtime ({found}): put the fact in its catalog row"
+
+
+@pytest.mark.parametrize("path", list(RUNTIME_OWN))
+def test_each_runtime_exception_is_still_needed(path):
+    assert runtime_named((ROOT / path).read_text()), f"{path} names no runtime any more: drop its entry"
 
 
 def test_the_runtime_scan_finds_a_name():

@@ -253,7 +253,9 @@ def test_derive_urls_per_environment():
 
 def test_derive_python_lock_follows_the_services():
     def lock(services):
-        return ext.derive({**ANSWERS, "data_services": services, "observability": False})["python"]["lock"]
+        return ext.derive({**ANSWERS, "data_services": services, "observability": False})["lock"][
+            "requirements"
+        ]
 
     bare, redis, both = lock([]), lock(["redis"]), lock(["redis", "kafka"])
     names = [line.split("==")[0] for line in both.splitlines() if "==" in line]
@@ -267,16 +269,15 @@ def test_derive_python_lock_follows_the_services():
     pins = [line for line in both.splitlines() if "==" in line]
     hashed = [line for line in both.splitlines() if line.startswith("    --hash=sha256:")]
     assert len(hashed) >= len(pins), "every pin carries the hashes of its files"
-    assert ext.derive({**ANSWERS, "runtime": "go"})["python"] == {}, "other runtimes do not pay for it"
 
 
 def test_python_lock_data_matches_the_catalog():
     """extensions/python-lock.json must be re-resolved (scripts/python_lock.py) after a catalog range
     changes: each part's lock has exactly the packages its ranges name as the project's own."""
     python = ext.catalog.RUNTIMES["python"]
-    lock = json.loads(ext.python_lock.LOCK_PATH.read_text())
+    lock = json.loads(ext.lock_renderer("python").LOCK_PATH.read_text())
     assert set(lock["parts"]) == set(python["packages"]) - {"dev"}, "run scripts/python_lock.py"
-    project = ext.python_lock.PROJECT
+    project = ext.lock_renderer("python").PROJECT
     for part, ranges in python["packages"].items():
         if part == "dev":
             continue
@@ -294,22 +295,21 @@ NODE = {**ANSWERS, "runtime": "node"}
 
 def test_derive_node_dependencies_follow_the_services():
     npm = ext.catalog.RUNTIMES["node"]["npm"]
-    with_all = ext.derive(dict(NODE))["npm"]
-    without = ext.derive({**NODE, "data_services": []})["npm"]
+    with_all = ext.derive(dict(NODE))["lock"]
+    without = ext.derive({**NODE, "data_services": []})["lock"]
     assert set(with_all["dependencies"]) == {*npm["base"], *npm["postgres"], *npm["redis"]}
     assert set(without["dependencies"]) == set(npm["base"])
     assert with_all["devDependencies"] == without["devDependencies"] == npm["dev"]
     assert list(with_all["dependencies"]) == sorted(with_all["dependencies"])
-    lock = json.loads(without["lock"])
+    lock = json.loads(without["package_lock"])
     assert lock["name"] == "shop" and lock["packages"][""]["dependencies"] == without["dependencies"]
     assert "node_modules/pg" not in lock["packages"] and "node_modules/redis" not in lock["packages"]
-    assert ext.derive({**ANSWERS})["npm"] == {}, "other runtimes do not pay for the lockfile"
 
 
 def test_node_lock_data_matches_the_catalog():
     """extensions/node-lock.json must be re-resolved (scripts/node_lock.py) after a catalog range changes."""
     node = ext.catalog.RUNTIMES["node"]
-    root = json.loads(ext.npm_lock.LOCK_PATH.read_text())["packages"][""]
+    root = json.loads(ext.lock_renderer("node").LOCK_PATH.read_text())["packages"][""]
     prod = {name: spec for part, deps in node["npm"].items() if part != "dev" for name, spec in deps.items()}
     assert root["dependencies"] == dict(sorted(prod.items())), "run scripts/node_lock.py"
     assert root["devDependencies"] == dict(sorted(node["npm"]["dev"].items())), "run scripts/node_lock.py"
@@ -320,7 +320,7 @@ def test_go_lock_data_matches_the_catalog():
     """extensions/go-lock.json must be re-resolved (scripts/go_lock.py) after a catalog pin changes:
     each part requires exactly the modules the catalog pins for it, at those versions."""
     go = ext.catalog.RUNTIMES["go"]
-    lock = json.loads(ext.go_lock.LOCK_PATH.read_text())
+    lock = json.loads(ext.lock_renderer("go").LOCK_PATH.read_text())
     assert set(lock["parts"]) == set(go["go_modules"]), "run scripts/go_lock.py"
     for part, pins in go["go_modules"].items():
         assert lock["parts"][part]["require"] == pins, f"{part}: run scripts/go_lock.py"
@@ -333,7 +333,7 @@ def test_java_lock_data_matches_the_catalog():
     """extensions/java-lock.json must be recorded again (scripts/java_lock.py) after Spring Boot, an
     artifact or a plugin changes in the catalog: each part holds the artifacts the catalog names for it."""
     java = ext.catalog.RUNTIMES["java"]
-    lock = json.loads(ext.java_lock.LOCK_PATH.read_text())
+    lock = json.loads(ext.lock_renderer("java").LOCK_PATH.read_text())
     assert set(lock["parts"]) == {"base", "observability", *java["services"]}, "run scripts/java_lock.py"
     assert lock["lines"] == sorted(set(lock["lines"])), "one line per file, in the file's byte order"
     assert all(re.fullmatch(r"[0-9a-f]{64}  [\w.+-]+(/[\w.+-]+)+", line) for line in lock["lines"])
@@ -358,21 +358,20 @@ def test_java_lock_data_matches_the_catalog():
 def test_derive_java_checksums_follow_the_services():
     def lines(services, observability=False):
         answers = {**ANSWERS, "runtime": "java", "data_services": services, "observability": observability}
-        return ext.derive(answers)["java_checksums"]
+        return ext.derive(answers)["lock"]["checksums"]
 
     bare, pg, full = lines([]), lines(["postgres"]), lines(["postgres", "kafka"], True)
     assert set(bare) < set(pg) < set(full) and full == sorted(full)
     assert not any("/org/postgresql/" in line or "  org/postgresql/" in line for line in bare)
     assert any("  org/postgresql/postgresql/" in line for line in pg)
     assert not any("  org/apache/kafka/" in line for line in pg)
-    assert ext.derive(dict(ANSWERS))["java_checksums"] == [], "other runtimes do not pay for it"
 
 
 def test_derive_go_module_files_follow_the_services():
     def go_files(services, observability):
         return ext.derive(
             {**ANSWERS, "runtime": "go", "data_services": services, "observability": observability}
-        )["go"]
+        )["lock"]
 
     bare, full = go_files([], False), go_files(["postgres", "redis"], True)
     assert [path for path, _ in bare["require"]] == ["github.com/prometheus/client_golang"]
@@ -383,7 +382,6 @@ def test_derive_go_module_files_follow_the_services():
     assert set(bare["sum"]) < set(full["sum"]) and len(set(full["sum"])) == len(full["sum"])
     assert not any("mongo-driver" in line for line in full["sum"]), "a service not chosen adds nothing"
     assert bare["tool"] == ["honnef.co/go/tools/cmd/staticcheck"]
-    assert ext.derive({**ANSWERS})["go"] == {}, "other runtimes do not pay for the Go modules"
 
 
 def test_every_node_service_has_an_npm_client():
@@ -422,7 +420,7 @@ def test_npm_lock_prune_recomputes_flags_and_drops_the_unreached():
         "dependencies": {"a": "1", "p": "1"},
         "devDependencies": {"d": "1"},
     }
-    lock = ext.npm_lock.prune(union, root)
+    lock = ext.lock_renderer("node").prune(union, root)
     packages = lock["packages"]
     assert list(packages) == [
         "",
