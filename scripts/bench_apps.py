@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_images import render  # noqa: E402
 
 from matrix import copy_working_tree, load_extension  # noqa: E402
-from runtimes import Captured, Driver  # noqa: E402
+from runtimes import Captured, Driver, resolved  # noqa: E402
 from servers import Connections, Postgres, Redis, free_port, wait_for_port  # noqa: E402
 
 CATALOG = load_extension().catalog
@@ -96,9 +96,7 @@ def build_bare(runtime: str, generated: Path, base: Path) -> tuple[list[str], Pa
     env = Driver(runtime).env()
     if "build" in spec:
         subprocess.run(spec["build"], cwd=bare, env=env, check=True)
-    argv = [arg.replace("{app}", str(app)) for arg in spec["run"]]
-    program = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env["PATH"]) or argv[0]
-    return [str(bare / program) if program.startswith("./") else program, *argv[1:]], bare
+    return resolved([arg.replace("{app}", str(app)) for arg in spec["run"]], bare, env["PATH"]), bare
 
 
 # --- measuring ---------------------------------------------------------------------------------------

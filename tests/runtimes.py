@@ -99,9 +99,17 @@ class Driver:
             build = [arg.replace("{binary}", binary) for arg in local["build"]]
             subprocess.run(build, cwd=app, env=self.env(), check=True)
         argv = [arg.replace("{binary}", binary) for arg in local[command]]
-        program = app / argv[0] if "/" in argv[0] and not argv[0].startswith("/") else None
-        found = str(program) if program else shutil.which(argv[0], path=self.env()["PATH"]) or argv[0]
-        return [found, *argv[1:]]
+        return resolved(argv, app, self.env()["PATH"])
+
+
+def resolved(argv: list[str], cwd: Path, path: str) -> list[str]:
+    """argv with its program found as it will run in cwd: a relative path in cwd, a bare name on path."""
+    program = argv[0]
+    if "/" in program:
+        found = program if program.startswith("/") else str(cwd / program)
+    else:
+        found = shutil.which(program, path=path) or program
+    return [found, *argv[1:]]
 
 
 class Captured(subprocess.Popen):
